@@ -1,0 +1,1 @@
+"""attio-automate: a self-hosted, plugin-based automation runner for Attio CRM."""

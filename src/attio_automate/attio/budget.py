@@ -1,0 +1,63 @@
+"""Request budgets: when the next request of a kind may be sent.
+
+A budget paces requests evenly with GCRA at burst 1: every caller reserves the
+next free send slot (one interval after the previous one) and sleeps until it.
+Slots are handed out in the order callers ask, so nobody starves, and no two
+requests are ever closer together than the interval, which is what keeps a
+per-second limit from ever being hit.
+
+The :class:`Budget` protocol is what the rate-limit transport needs; this
+module has the in-process implementation.  Budgets shared by several
+processes implement the same protocol on top of the store.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from attio_automate.clock import Clock
+
+
+class Budget(Protocol):
+    """One rate-limited kind of request (reads or writes)."""
+
+    async def acquire(self) -> None:
+        """Wait until this caller may send one request, and take that slot."""
+        ...
+
+    async def penalize(self, seconds: float) -> None:
+        """Send nothing for ``seconds`` from now (Attio answered 429)."""
+        ...
+
+
+class GcraBudget:
+    """An in-process budget of ``rate`` requests per second, burst 1.
+
+    ``rate`` is the pace actually kept: pass the published limit multiplied by
+    the fraction of it the runner may use.
+    """
+
+    def __init__(self, rate: float, *, clock: Clock) -> None:
+        if rate <= 0:
+            raise ValueError(f"rate must be positive, got {rate}")
+        self.interval = 1.0 / rate
+        self._clock = clock
+        # Theoretical arrival time of the next request: the next free slot.
+        self._next_slot = clock.monotonic()
+        # Slots reserved before a 429 must not be used before the penalty ends.
+        self._blocked_until = float("-inf")
+
+    async def acquire(self) -> None:
+        while True:
+            now = self._clock.monotonic()
+            slot = max(self._next_slot, now, self._blocked_until)
+            self._next_slot = slot + self.interval
+            await self._clock.sleep(slot - now)
+            # A 429 seen while we slept pushes everyone back, us included.
+            if self._clock.monotonic() >= self._blocked_until:
+                return
+
+    async def penalize(self, seconds: float) -> None:
+        until = self._clock.monotonic() + max(seconds, 0.0)
+        self._blocked_until = max(self._blocked_until, until)
+        self._next_slot = max(self._next_slot, until)

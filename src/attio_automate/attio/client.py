@@ -1,0 +1,418 @@
+"""The shared Attio client: one per process, used by every plugin and action.
+
+The transports do the hard parts (pacing, retries, the breaker); this module
+turns Attio's REST API into typed methods and Attio's error bodies into
+:class:`~attio_automate.errors.AttioAPIError`.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import AsyncIterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Any, Literal
+
+import httpx
+
+from attio_automate.attio.breaker import BreakerPolicy, BreakerTransport, CircuitBreaker
+from attio_automate.attio.ratelimit import Budgets, RateLimits, RateLimitTransport
+from attio_automate.attio.retry import RetryPolicy, RetryTransport
+from attio_automate.clock import Clock, SystemClock
+from attio_automate.errors import AttioAPIError, AttioTransportError
+
+DEFAULT_BASE_URL = "https://api.attio.com/v2"
+
+JSON = dict[str, Any]
+#: Write values as Attio takes them: attribute slug or id -> list of input values.
+Values = Mapping[str, Sequence[Any]]
+
+
+@dataclass(frozen=True, kw_only=True)
+class ClientSettings:
+    """Everything that shapes the client's behaviour, passed in explicitly."""
+
+    base_url: str = DEFAULT_BASE_URL
+    rate_limits: RateLimits = field(default_factory=RateLimits)
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    breaker: BreakerPolicy = field(default_factory=BreakerPolicy)
+    timeout: float = 30.0
+    max_connections: int = 20
+    user_agent: str = "attio-automate"
+
+
+class AttioClient:
+    """Async client for Attio's REST API (v2).
+
+    Use it as an async context manager, or call :meth:`aclose`::
+
+        async with AttioClient(api_key=key) as attio:
+            person = await attio.assert_record(
+                "people",
+                matching_attribute="email_addresses",
+                values={"email_addresses": [{"email_address": "ada@example.com"}]},
+            )
+
+    ``transport`` replaces the network (an ``httpx.ASGITransport`` around the
+    fake Attio, or an ``httpx.MockTransport``); pacing, retries and the
+    breaker still wrap it.  ``budgets`` lets several clients share one budget.
+    """
+
+    def __init__(
+        self,
+        *,
+        api_key: str,
+        settings: ClientSettings | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        budgets: Budgets | None = None,
+        clock: Clock | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.settings = settings or ClientSettings()
+        clock = clock or SystemClock()
+        limits = httpx.Limits(
+            max_connections=self.settings.max_connections,
+            max_keepalive_connections=self.settings.max_connections,
+        )
+        inner = transport or httpx.AsyncHTTPTransport(limits=limits)
+        self.budgets = budgets or Budgets.in_process(self.settings.rate_limits, clock=clock)
+        self.rate_limiter = RateLimitTransport(
+            inner,
+            budgets=self.budgets,
+            clock=clock,
+            max_in_flight=self.settings.max_connections,
+        )
+        self.breaker = CircuitBreaker(self.settings.breaker, clock=clock)
+        self.retrier = RetryTransport(
+            BreakerTransport(self.rate_limiter, breaker=self.breaker),
+            policy=self.settings.retry,
+            clock=clock,
+            rng=rng,
+        )
+        self._http = httpx.AsyncClient(
+            base_url=self.settings.base_url.rstrip("/") + "/",
+            transport=self.retrier,
+            timeout=self.settings.timeout,
+            headers={
+                "Authorization": f"Bearer {api_key}",
+                "Accept": "application/json",
+                "User-Agent": self.settings.user_agent,
+            },
+        )
+
+    async def __aenter__(self) -> AttioClient:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close the connections."""
+        await self._http.aclose()
+
+    # -- the one place requests are made -------------------------------------------------
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, str | int] | None = None,
+        json: Any = None,
+    ) -> Any:
+        """Send one request; return the decoded JSON answer or raise an Attio error."""
+        try:
+            response = await self._http.request(
+                method, path.lstrip("/"), params=params, json=json
+            )
+        except httpx.TransportError as exc:
+            # Timeouts raised by the client itself, outside the retry transport.
+            raise AttioTransportError(
+                f"{method} {path}: {type(exc).__name__}", method=method, url=path
+            ) from exc
+        try:
+            body = response.json() if response.content else None
+        except ValueError:
+            body = response.text
+        if response.status_code >= 400:
+            raise AttioAPIError.from_response(
+                response.status_code, body, method=method, url=str(response.url)
+            )
+        return body
+
+    async def _data(self, method: str, path: str, **kwargs: Any) -> Any:
+        body = await self.request(method, path, **kwargs)
+        if not isinstance(body, dict) or "data" not in body:
+            raise AttioAPIError(
+                status_code=502,
+                type="api_error",
+                code="unexpected_response",
+                message=f"{method} {path}: answer has no 'data'",
+                method=method,
+                url=path,
+            )
+        return body["data"]
+
+    # -- workspace and schema -------------------------------------------------------------
+
+    async def get_self(self) -> JSON:
+        """``GET /v2/self``: the token and its workspace."""
+        body = await self.request("GET", "/self")
+        return body if isinstance(body, dict) else {}
+
+    async def list_objects(self) -> list[JSON]:
+        """Every object of the workspace."""
+        return list(await self._data("GET", "/objects"))
+
+    async def list_lists(self) -> list[JSON]:
+        """Every list of the workspace."""
+        return list(await self._data("GET", "/lists"))
+
+    async def list_attributes(
+        self, target: Literal["objects", "lists"], identifier: str
+    ) -> list[JSON]:
+        """Every attribute of an object or list (slug or id)."""
+        return await self._collect(f"/{target}/{identifier}/attributes", page_size=100)
+
+    async def list_statuses(
+        self, target: Literal["objects", "lists"], identifier: str, attribute: str
+    ) -> list[JSON]:
+        """The statuses of a status attribute."""
+        path = f"/{target}/{identifier}/attributes/{attribute}/statuses"
+        return list(await self._data("GET", path))
+
+    async def list_workspace_members(self) -> list[JSON]:
+        """Every member of the workspace."""
+        return list(await self._data("GET", "/workspace_members"))
+
+    # -- records ------------------------------------------------------------------------
+
+    async def get_record(self, object: str, record_id: str) -> JSON:
+        """One record with its current values."""
+        return dict(await self._data("GET", f"/objects/{object}/records/{record_id}"))
+
+    def query_records(
+        self,
+        object: str,
+        *,
+        filter: Mapping[str, Any] | None = None,
+        sorts: Sequence[Mapping[str, Any]] | None = None,
+        page_size: int = 500,
+        limit: int | None = None,
+    ) -> AsyncIterator[JSON]:
+        """Records matching ``filter``, fetched lazily page by page."""
+        return self._paginate(
+            f"/objects/{object}/records/query",
+            filter=filter,
+            sorts=sorts,
+            page_size=page_size,
+            limit=limit,
+        )
+
+    async def create_record(self, object: str, values: Values) -> JSON:
+        """Create a record; fails on a unique attribute that already exists."""
+        body = {"data": {"values": _values(values)}}
+        return dict(await self._data("POST", f"/objects/{object}/records", json=body))
+
+    async def assert_record(
+        self, object: str, *, matching_attribute: str, values: Values
+    ) -> JSON:
+        """Create or update the record whose ``matching_attribute`` matches ``values``."""
+        body = {"data": {"values": _values(values)}}
+        return dict(
+            await self._data(
+                "PUT",
+                f"/objects/{object}/records",
+                params={"matching_attribute": matching_attribute},
+                json=body,
+            )
+        )
+
+    async def update_record(
+        self, object: str, record_id: str, values: Values, *, overwrite: bool = False
+    ) -> JSON:
+        """Update a record.  Multiselect values are added to (PATCH) unless
+        ``overwrite`` replaces them (PUT)."""
+        body = {"data": {"values": _values(values)}}
+        method = "PUT" if overwrite else "PATCH"
+        return dict(await self._data(method, f"/objects/{object}/records/{record_id}", json=body))
+
+    async def attribute_values(
+        self,
+        object: str,
+        record_id: str,
+        attribute: str,
+        *,
+        show_historic: bool = True,
+    ) -> list[JSON]:
+        """The values of one attribute, with former values when ``show_historic``."""
+        path = f"/objects/{object}/records/{record_id}/attributes/{attribute}/values"
+        params = {"show_historic": "true" if show_historic else "false"}
+        return list(await self._data("GET", path, params=params))
+
+    # -- list entries -------------------------------------------------------------------
+
+    async def get_entry(self, list: str, entry_id: str) -> JSON:
+        """One list entry with its current values."""
+        return dict(await self._data("GET", f"/lists/{list}/entries/{entry_id}"))
+
+    def query_entries(
+        self,
+        list: str,
+        *,
+        filter: Mapping[str, Any] | None = None,
+        sorts: Sequence[Mapping[str, Any]] | None = None,
+        page_size: int = 500,
+        limit: int | None = None,
+    ) -> AsyncIterator[JSON]:
+        """Entries of a list matching ``filter``, fetched lazily page by page."""
+        return self._paginate(
+            f"/lists/{list}/entries/query",
+            filter=filter,
+            sorts=sorts,
+            page_size=page_size,
+            limit=limit,
+        )
+
+    async def create_entry(
+        self, list: str, *, parent_object: str, parent_record_id: str, entry_values: Values
+    ) -> JSON:
+        """Add a record to a list (a new entry even if it is there already)."""
+        body = _entry_body(parent_object, parent_record_id, entry_values)
+        return dict(await self._data("POST", f"/lists/{list}/entries", json=body))
+
+    async def assert_entry(
+        self, list: str, *, parent_object: str, parent_record_id: str, entry_values: Values
+    ) -> JSON:
+        """Add a record to a list once: update its entry if it has one."""
+        body = _entry_body(parent_object, parent_record_id, entry_values)
+        return dict(await self._data("PUT", f"/lists/{list}/entries", json=body))
+
+    async def update_entry(
+        self, list: str, entry_id: str, entry_values: Values, *, overwrite: bool = False
+    ) -> JSON:
+        """Update an entry's values (PATCH appends multiselect values, PUT replaces)."""
+        body = {"data": {"entry_values": _values(entry_values)}}
+        method = "PUT" if overwrite else "PATCH"
+        return dict(await self._data(method, f"/lists/{list}/entries/{entry_id}", json=body))
+
+    # -- notes and tasks ----------------------------------------------------------------
+
+    async def create_note(
+        self,
+        *,
+        parent_object: str,
+        parent_record_id: str,
+        title: str,
+        content: str,
+        format: Literal["plaintext", "markdown"] = "markdown",
+    ) -> JSON:
+        """Add a note to a record."""
+        body = {
+            "data": {
+                "parent_object": parent_object,
+                "parent_record_id": parent_record_id,
+                "title": title,
+                "format": format,
+                "content": content,
+            }
+        }
+        return dict(await self._data("POST", "/notes", json=body))
+
+    async def list_notes(
+        self, *, parent_object: str | None = None, parent_record_id: str | None = None
+    ) -> list[JSON]:
+        """Notes, optionally those of one record."""
+        params: dict[str, str | int] = {}
+        if parent_object:
+            params["parent_object"] = parent_object
+        if parent_record_id:
+            params["parent_record_id"] = parent_record_id
+        return await self._collect("/notes", params=params, page_size=50)
+
+    async def create_task(
+        self,
+        *,
+        content: str,
+        deadline_at: str | None = None,
+        linked_records: Sequence[Mapping[str, str]] = (),
+        assignees: Sequence[Mapping[str, str]] = (),
+        is_completed: bool = False,
+    ) -> JSON:
+        """Create a task.  ``linked_records`` items are
+        ``{"target_object": slug, "target_record_id": id}``; ``assignees``
+        items are ``{"workspace_member_email_address": email}`` or
+        ``{"referenced_actor_type": "workspace-member", "referenced_actor_id": id}``."""
+        body = {
+            "data": {
+                "content": content,
+                "format": "plaintext",
+                "deadline_at": deadline_at,
+                "is_completed": is_completed,
+                "linked_records": [dict(item) for item in linked_records],
+                "assignees": [dict(item) for item in assignees],
+            }
+        }
+        return dict(await self._data("POST", "/tasks", json=body))
+
+    # -- pagination ---------------------------------------------------------------------
+
+    async def _paginate(
+        self,
+        path: str,
+        *,
+        filter: Mapping[str, Any] | None,
+        sorts: Sequence[Mapping[str, Any]] | None,
+        page_size: int,
+        limit: int | None,
+    ) -> AsyncIterator[JSON]:
+        if page_size < 1:
+            raise ValueError("page_size must be at least 1")
+        offset = 0
+        yielded = 0
+        while limit is None or yielded < limit:
+            size = page_size if limit is None else min(page_size, limit - yielded)
+            body: JSON = {"limit": size, "offset": offset}
+            if filter:
+                body["filter"] = dict(filter)
+            if sorts:
+                body["sorts"] = [dict(sort) for sort in sorts]
+            page = await self._data("POST", path, json=body)
+            for item in page:
+                yield item
+            yielded += len(page)
+            offset += len(page)
+            if len(page) < size:
+                return
+
+    async def _collect(
+        self, path: str, *, params: Mapping[str, str | int] | None = None, page_size: int
+    ) -> list[JSON]:
+        """Every item of a GET endpoint paginated by ``limit``/``offset``."""
+        items: list[JSON] = []
+        while True:
+            query = {**(params or {}), "limit": page_size, "offset": len(items)}
+            page = list(await self._data("GET", path, params=query))
+            items.extend(page)
+            if len(page) < page_size:
+                return items
+
+
+def _values(values: Values) -> dict[str, list[Any]]:
+    """Attio takes every attribute's value as an array: send arrays."""
+    return {slug: list(items) for slug, items in values.items()}
+
+
+def _entry_body(parent_object: str, parent_record_id: str, entry_values: Values) -> JSON:
+    return {
+        "data": {
+            "parent_record_id": parent_record_id,
+            "parent_object": parent_object,
+            "entry_values": _values(entry_values),
+        }
+    }

@@ -1,0 +1,144 @@
+"""The rate-limit transport: every request to Attio waits for its budget.
+
+It wraps the real transport, so every caller of the shared client is limited
+without knowing it.  Attio publishes two per-workspace limits: reads (GET, and
+the POST endpoints that only read: ``.../query`` and ``.../search``) and
+writes (everything else).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
+
+import anyio
+import httpx
+
+from attio_automate.attio.budget import Budget, GcraBudget
+from attio_automate.clock import Clock
+
+#: Attio's published limits, requests per second per workspace.
+ATTIO_READS_PER_SECOND = 100.0
+ATTIO_WRITES_PER_SECOND = 25.0
+
+
+@dataclass(frozen=True, kw_only=True)
+class RateLimits:
+    """The limits to keep and how much of them to use.
+
+    ``fraction`` below 1 leaves headroom for clocks that disagree about where
+    a second starts and for other clients of the same workspace.
+    """
+
+    reads_per_second: float = ATTIO_READS_PER_SECOND
+    writes_per_second: float = ATTIO_WRITES_PER_SECOND
+    fraction: float = 0.98
+
+    def __post_init__(self) -> None:
+        if not 0 < self.fraction <= 1:
+            raise ValueError(f"fraction must be in (0, 1], got {self.fraction}")
+        if self.reads_per_second <= 0 or self.writes_per_second <= 0:
+            raise ValueError("limits must be positive")
+
+
+@dataclass(frozen=True)
+class Budgets:
+    """The pair of budgets one workspace has."""
+
+    reads: Budget
+    writes: Budget
+
+    @classmethod
+    def in_process(cls, limits: RateLimits, *, clock: Clock) -> Budgets:
+        """Budgets kept in this process's memory."""
+        return cls(
+            reads=GcraBudget(limits.reads_per_second * limits.fraction, clock=clock),
+            writes=GcraBudget(limits.writes_per_second * limits.fraction, clock=clock),
+        )
+
+
+def is_read_request(method: str, path: str) -> bool:
+    """Whether Attio counts a request with this method and path as a read."""
+    if method in ("GET", "HEAD", "OPTIONS"):
+        return True
+    path = path.rstrip("/")
+    return method == "POST" and (path.endswith("/query") or path.endswith("/search"))
+
+
+def is_read(request: httpx.Request) -> bool:
+    """Whether Attio counts ``request`` against the read limit."""
+    return is_read_request(request.method, request.url.path)
+
+
+def retry_after_seconds(response: httpx.Response, *, now: float) -> float | None:
+    """How long a 429 asks us to wait: ``Retry-After`` minus the response's ``Date``.
+
+    Attio sends ``Retry-After`` as an HTTP date; measuring it against the
+    ``Date`` of the same response makes the wait independent of our own clock.
+    Delta-seconds are accepted too.  ``now`` (epoch seconds) stands in for a
+    missing ``Date``.  Returns ``None`` when there is no usable header.
+    """
+    raw = response.headers.get("retry-after")
+    if raw is None:
+        return None
+    raw = raw.strip()
+    if raw.isdigit():
+        return float(raw)
+    try:
+        until = parsedate_to_datetime(raw).timestamp()
+    except (TypeError, ValueError, IndexError):
+        return None
+    reference = now
+    date = response.headers.get("date")
+    if date is not None:
+        try:
+            reference = parsedate_to_datetime(date).timestamp()
+        except (TypeError, ValueError, IndexError):
+            reference = now
+    return max(until - reference, 0.0)
+
+
+class RateLimitTransport(httpx.AsyncBaseTransport):
+    """Paces requests through ``budgets`` before handing them to ``inner``.
+
+    ``max_in_flight`` must match the connection pool size: a send slot is
+    taken only once a connection is free, so a slot never expires while its
+    request queues for a connection (which would bunch requests up later).
+    Responses are read in full here so the connection is free again when this
+    transport returns.
+    """
+
+    def __init__(
+        self,
+        inner: httpx.AsyncBaseTransport,
+        *,
+        budgets: Budgets,
+        clock: Clock,
+        max_in_flight: int,
+        default_penalty: float = 1.0,
+    ) -> None:
+        self._inner = inner
+        self._budgets = budgets
+        self._clock = clock
+        self._connections = anyio.Semaphore(max_in_flight)
+        self._default_penalty = default_penalty
+        #: 429 answers seen, for metrics.
+        self.rate_limited = 0
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        budget = self._budgets.reads if is_read(request) else self._budgets.writes
+        async with self._connections:
+            await budget.acquire()
+            response = await self._inner.handle_async_request(request)
+            try:
+                await response.aread()
+            finally:
+                await response.aclose()
+        if response.status_code == 429:
+            self.rate_limited += 1
+            wait = retry_after_seconds(response, now=self._clock.time())
+            await budget.penalize(self._default_penalty if wait is None else wait)
+        return response
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()

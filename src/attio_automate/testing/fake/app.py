@@ -1,0 +1,343 @@
+"""The fake Attio as an ASGI app (Starlette): Attio's REST API over the workspace.
+
+Use it in-process through :meth:`FakeAttio.transport` or serve it for real
+(``attio-automate fake-attio``).  Besides Attio's endpoints it has a small
+control API under ``/_fake`` for tests in other processes: the request log,
+fault injection and rate-limit settings.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import anyio
+import httpx
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from attio_automate.attio.ratelimit import is_read_request
+from attio_automate.testing.fake import schema_views as views
+from attio_automate.testing.fake.limits import Fault, WindowLimiter
+from attio_automate.testing.fake.model import JSON, FakeAttioError, not_found
+from attio_automate.testing.fake.seed import seed_standard
+from attio_automate.testing.fake.workspace import Workspace
+
+Handler = Callable[[Request, Any], Awaitable[Any] | Any]
+
+
+class FakeAttio:
+    """An Attio workspace in memory, speaking Attio's REST API.
+
+    ``api_key`` (when set) must be sent as a bearer token.  ``reads_per_second``
+    and ``writes_per_second`` enforce Attio's limits per clock second.
+    """
+
+    def __init__(
+        self,
+        *,
+        workspace: Workspace | None = None,
+        api_key: str | None = None,
+        reads_per_second: int | None = None,
+        writes_per_second: int | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.workspace = workspace or seed_standard(Workspace(clock=clock))
+        self.api_key = api_key
+        self.limiter = WindowLimiter(reads_per_second, writes_per_second)
+        self.faults: list[Fault] = []
+        #: Every request received: method, path, query, body, status, response, time.
+        self.requests: list[JSON] = []
+        self.clock = clock
+        self.app = Starlette(routes=self._routes())
+
+    # -- control ------------------------------------------------------------------------
+
+    def transport(self) -> httpx.ASGITransport:
+        """An httpx transport that calls this fake in-process."""
+        return httpx.ASGITransport(app=self.app)
+
+    def fail(self, *, status: int = 503, seconds: float = 30.0, path: str = "") -> None:
+        """Answer ``status`` to every request (on ``path``) for ``seconds``."""
+        self.faults.append(Fault(until=self.clock() + seconds, status=status, path=path))
+
+    def slow(self, *, latency: float, seconds: float = 30.0, path: str = "") -> None:
+        """Delay every request (on ``path``) by ``latency`` for ``seconds``."""
+        self.faults.append(Fault(until=self.clock() + seconds, latency=latency, path=path))
+
+    def heal(self) -> None:
+        """End every injected fault."""
+        self.faults.clear()
+
+    def writes(self) -> list[JSON]:
+        """Logged requests that changed something and succeeded."""
+        return [
+            r for r in self.requests
+            if r["kind"] == "write" and r["status"] < 300 and not r["path"].startswith("/_fake")
+        ]
+
+    # -- request handling ---------------------------------------------------------------
+
+    def _routes(self) -> list[Route]:
+        w = self.workspace
+
+        def route(path: str, methods: list[str], handler: Handler) -> Route:
+            async def endpoint(request: Request) -> Response:
+                return await self._handle(request, handler)
+
+            return Route(path, endpoint, methods=methods)
+
+        api = [
+            route("/v2/self", ["GET"], self._self),
+            route("/v2/objects", ["GET"], lambda r, b: _ok([
+                views.object_view(w, o) for o in w.objects.values()])),
+            route("/v2/objects/{object}", ["GET"], lambda r, b: _ok(
+                views.object_view(w, w.object(r.path_params["object"])))),
+            route("/v2/lists", ["GET"], lambda r, b: _ok([
+                views.list_view(w, lst) for lst in w.lists.values()])),
+            route("/v2/lists/{list}", ["GET"], lambda r, b: _ok(
+                views.list_view(w, w.list(r.path_params["list"])))),
+            route("/v2/{target}/{identifier}/attributes", ["GET"], self._attributes),
+            route("/v2/{target}/{identifier}/attributes/{attribute}", ["GET"], self._attribute),
+            route("/v2/{target}/{identifier}/attributes/{attribute}/statuses", ["GET"],
+                  self._choices),
+            route("/v2/{target}/{identifier}/attributes/{attribute}/options", ["GET"],
+                  self._choices),
+            route("/v2/objects/{object}/records/query", ["POST"], self._query_records),
+            route("/v2/objects/{object}/records", ["POST", "PUT"], self._write_record),
+            route("/v2/objects/{object}/records/{record_id}", ["GET", "PATCH", "PUT", "DELETE"],
+                  self._record),
+            route("/v2/objects/{object}/records/{record_id}/attributes/{attribute}/values",
+                  ["GET"], self._values),
+            route("/v2/lists/{list}/entries/query", ["POST"], self._query_entries),
+            route("/v2/lists/{list}/entries", ["POST", "PUT"], self._write_entry),
+            route("/v2/lists/{list}/entries/{entry_id}", ["GET", "PATCH", "PUT", "DELETE"],
+                  self._entry),
+            route("/v2/notes", ["GET", "POST"], self._notes),
+            route("/v2/notes/{note_id}", ["GET"], self._note),
+            route("/v2/tasks", ["GET", "POST"], self._tasks),
+            route("/v2/workspace_members", ["GET"], lambda r, b: _ok(views.members_view(w))),
+        ]
+        control = [
+            Route("/_fake/requests", self._control_requests, methods=["GET", "DELETE"]),
+            Route("/_fake/faults", self._control_faults, methods=["POST", "DELETE"]),
+            Route("/_fake/limits", self._control_limits, methods=["POST"]),
+        ]
+        return api + control
+
+    async def _handle(self, request: Request, handler: Handler) -> Response:
+        received = self.clock()
+        path = request.url.path
+        kind = "read" if is_read_request(request.method, path) else "write"
+        raw = await request.body()
+        entry: JSON = {
+            "time": received, "method": request.method, "path": path,
+            "query": dict(request.query_params), "kind": kind, "body": None,
+        }
+        self.requests.append(entry)
+        try:
+            if raw:
+                try:
+                    entry["body"] = json.loads(raw)
+                except ValueError:
+                    raise FakeAttioError(400, "validation_type", "Body is not valid JSON.") \
+                        from None
+            await self._gate(request, path, kind, received)
+            result = handler(request, entry["body"])
+            status, body = 200, (await result) if inspect.isawaitable(result) else result
+            headers: dict[str, str] = {}
+        except FakeAttioError as error:
+            status, body = error.status_code, error.body()
+            headers = WindowLimiter.headers_429(received) if status == 429 else {}
+        entry["status"] = status
+        entry["response"] = body
+        return JSONResponse(body, status_code=status, headers=headers)
+
+    async def _gate(self, request: Request, path: str, kind: str, now: float) -> None:
+        if self.api_key is not None:
+            expected = f"Bearer {self.api_key}"
+            if request.headers.get("authorization") != expected:
+                raise FakeAttioError(401, "invalid_api_key", "Invalid or missing API key.")
+        for fault in [f for f in self.faults if f.applies(path, now)]:
+            if fault.latency:
+                await anyio.sleep(fault.latency)
+            if fault.status is not None:
+                raise FakeAttioError(fault.status, "service_unavailable"
+                                     if fault.status == 503 else "internal_error",
+                                     "Injected fault.")
+        if not self.limiter.admit(kind, now):
+            raise FakeAttioError(429, "rate_limit_exceeded", "Rate limit exceeded, please retry.")
+
+    # -- endpoints ----------------------------------------------------------------------
+
+    async def _self(self, request: Request, body: Any) -> Any:
+        return views.self_view(self.workspace, self.clock())
+
+    async def _attributes(self, request: Request, body: Any) -> Any:
+        w = self.workspace
+        container = w.container(request.path_params["target"], request.path_params["identifier"])
+        items = [views.attribute_view(w, container, a) for a in container.attributes.values()]
+        return _ok(_page(items, request))
+
+    async def _attribute(self, request: Request, body: Any) -> Any:
+        w = self.workspace
+        container = w.container(request.path_params["target"], request.path_params["identifier"])
+        attribute = container.attribute(request.path_params["attribute"])
+        if attribute is None:
+            raise not_found("Attribute", request.path_params["attribute"])
+        return _ok(views.attribute_view(w, container, attribute))
+
+    async def _choices(self, request: Request, body: Any) -> Any:
+        w = self.workspace
+        container = w.container(request.path_params["target"], request.path_params["identifier"])
+        attribute = container.attribute(request.path_params["attribute"])
+        wanted = "status" if request.url.path.endswith("/statuses") else "select"
+        if attribute is None or attribute.type != wanted:
+            raise not_found("Attribute", request.path_params["attribute"])
+        return _ok([views.choice_view(w, container, attribute, c) for c in attribute.choices])
+
+    async def _query_records(self, request: Request, body: Any) -> Any:
+        w = self.workspace
+        obj = w.object(request.path_params["object"])
+        found = w.query(obj, w.records[obj.slug].values(), body or {})
+        return _ok([w.render_record(r) for r in found])  # type: ignore[arg-type]
+
+    async def _write_record(self, request: Request, body: Any) -> Any:
+        w = self.workspace
+        values = _data(body).get("values")
+        if request.method == "POST":
+            record = w.create_record(request.path_params["object"], values)
+        else:
+            matching = request.query_params.get("matching_attribute")
+            if not matching:
+                raise FakeAttioError(400, "validation_type",
+                                     "The matching_attribute query parameter is required.")
+            record = w.assert_record(request.path_params["object"], matching, values)
+        return _ok(w.render_record(record))
+
+    async def _record(self, request: Request, body: Any) -> Any:
+        w = self.workspace
+        obj, record_id = request.path_params["object"], request.path_params["record_id"]
+        if request.method == "GET":
+            return _ok(w.render_record(w.get_record(obj, record_id)))
+        if request.method == "DELETE":
+            w.delete_record(obj, record_id)
+            return {}
+        mode = "append" if request.method == "PATCH" else "replace"
+        record = w.update_record(obj, record_id, _data(body).get("values"), mode=mode)
+        return _ok(w.render_record(record))
+
+    async def _values(self, request: Request, body: Any) -> Any:
+        historic = request.query_params.get("show_historic", "false").lower() == "true"
+        p = request.path_params
+        values = self.workspace.attribute_values(
+            p["object"], p["record_id"], p["attribute"], show_historic=historic
+        )
+        return _ok(_page(values, request))
+
+    async def _query_entries(self, request: Request, body: Any) -> Any:
+        w = self.workspace
+        lst = w.list(request.path_params["list"])
+        found = w.query(lst, w.entries[lst.slug].values(), body or {})
+        return _ok([w.render_entry(e) for e in found])  # type: ignore[arg-type]
+
+    async def _write_entry(self, request: Request, body: Any) -> Any:
+        w = self.workspace
+        data = _data(body)
+        if request.method == "POST":
+            entry = w.create_entry(request.path_params["list"], data)
+        else:
+            entry = w.assert_entry(request.path_params["list"], data)
+        return _ok(w.render_entry(entry))
+
+    async def _entry(self, request: Request, body: Any) -> Any:
+        w = self.workspace
+        lst, entry_id = request.path_params["list"], request.path_params["entry_id"]
+        if request.method == "GET":
+            return _ok(w.render_entry(w.get_entry(lst, entry_id)))
+        if request.method == "DELETE":
+            entry = w.get_entry(lst, entry_id)
+            del w.entries[w.list(lst).slug][entry.id]
+            return {}
+        mode = "append" if request.method == "PATCH" else "replace"
+        entry = w.update_entry(lst, entry_id, _data(body).get("entry_values"), mode=mode)
+        return _ok(w.render_entry(entry))
+
+    async def _notes(self, request: Request, body: Any) -> Any:
+        w = self.workspace
+        if request.method == "POST":
+            return _ok(w.render_note(w.create_note(_data(body))))
+        parent_object = request.query_params.get("parent_object")
+        parent_record = request.query_params.get("parent_record_id")
+        if parent_object:
+            parent_object = w.object(parent_object).slug
+        notes = [
+            w.render_note(n) for n in w.notes.values()
+            if (not parent_object or n.parent_object == parent_object)
+            and (not parent_record or n.parent_record_id == parent_record)
+        ]
+        return _ok(_page(notes, request))
+
+    async def _note(self, request: Request, body: Any) -> Any:
+        note = self.workspace.notes.get(request.path_params["note_id"])
+        if note is None:
+            raise not_found("Note", request.path_params["note_id"])
+        return _ok(self.workspace.render_note(note))
+
+    async def _tasks(self, request: Request, body: Any) -> Any:
+        w = self.workspace
+        if request.method == "POST":
+            return _ok(w.render_task(w.create_task(_data(body))))
+        return _ok(_page([w.render_task(t) for t in w.tasks.values()], request))
+
+    # -- control API --------------------------------------------------------------------
+
+    async def _control_requests(self, request: Request) -> Response:
+        if request.method == "DELETE":
+            self.requests.clear()
+            return JSONResponse({"cleared": True})
+        return JSONResponse({"requests": self.requests})
+
+    async def _control_faults(self, request: Request) -> Response:
+        if request.method == "DELETE":
+            self.heal()
+            return JSONResponse({"faults": 0})
+        spec = await request.json()
+        self.faults.append(Fault(
+            until=self.clock() + float(spec.get("seconds", 30)),
+            status=spec.get("status"), latency=float(spec.get("latency", 0.0)),
+            path=str(spec.get("path", "")),
+        ))
+        return JSONResponse({"faults": len(self.faults)})
+
+    async def _control_limits(self, request: Request) -> Response:
+        spec = await request.json()
+        self.limiter = WindowLimiter(spec.get("reads_per_second"), spec.get("writes_per_second"))
+        return JSONResponse({"reads_per_second": self.limiter.reads_per_second,
+                             "writes_per_second": self.limiter.writes_per_second})
+
+
+def _ok(data: Any) -> JSON:
+    return {"data": data}
+
+
+def _data(body: Any) -> JSON:
+    if not isinstance(body, dict) or not isinstance(body.get("data"), dict):
+        raise FakeAttioError(400, "validation_type", 'The body must be {"data": {...}}.')
+    data: JSON = body["data"]
+    return data
+
+
+def _page(items: list[Any], request: Request) -> list[Any]:
+    try:
+        limit = int(request.query_params.get("limit", "500"))
+        offset = int(request.query_params.get("offset", "0"))
+    except ValueError:
+        raise FakeAttioError(400, "validation_type", "limit and offset must be integers.") \
+            from None
+    return items[offset : offset + limit]

@@ -1,0 +1,173 @@
+"""Attio's record and entry filters, and sorts, evaluated in memory.
+
+Supported: shorthand equality (``{"email_addresses": "ada@example.com"}``),
+operators (``$eq``, ``$in``, ``$contains``, ``$starts_with``,
+``$ends_with``, ``$not_empty``, ``$lt``, ``$lte``, ``$gt``, ``$gte``),
+a value field (``{"name": {"first_name": {"$eq": "Ada"}}}``) and the logical
+``$and``, ``$or`` and ``$not``.  Anything else is Attio's ``filter_error``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from attio_automate.testing.fake.model import JSON, Container, FakeAttioError, Valued
+
+#: Renders a stored value into its read form (choices expanded).
+Render = Callable[[JSON], JSON]
+
+_OPERATORS = {"$eq", "$in", "$contains", "$starts_with", "$ends_with", "$not_empty",
+              "$lt", "$lte", "$gt", "$gte"}
+
+
+def filter_error(message: str) -> FakeAttioError:
+    return FakeAttioError(400, "filter_error", message)
+
+
+def primary(value: JSON) -> Any:
+    """The scalar a shorthand filter and a sort compare a read value by."""
+    kind = value["attribute_type"]
+    if kind == "email-address":
+        return value["email_address"]
+    if kind == "domain":
+        return value["domain"]
+    if kind == "personal-name":
+        return value["full_name"]
+    if kind == "phone-number":
+        return value["phone_number"]
+    if kind == "status":
+        return value["status"]["title"]
+    if kind == "select":
+        return value["option"]["title"]
+    if kind == "record-reference":
+        return value["target_record_id"]
+    if kind == "actor-reference":
+        return value["referenced_actor_id"]
+    if kind == "currency":
+        return value["currency_value"]
+    return value.get("value")
+
+
+def matches(
+    item: Valued, container: Container, condition: Any, render: Render
+) -> bool:
+    """Whether ``item`` satisfies the filter ``condition``."""
+    if not isinstance(condition, dict):
+        raise filter_error("A filter must be an object.")
+    for key, sub in condition.items():
+        if key == "$and" or key == "$or":
+            if not isinstance(sub, list):
+                raise filter_error(f"{key} takes a list of filters.")
+            results = (matches(item, container, part, render) for part in sub)
+            if not (all(results) if key == "$and" else any(results)):
+                return False
+        elif key == "$not":
+            if matches(item, container, sub, render):
+                return False
+        elif key.startswith("$"):
+            raise filter_error(f'Unknown filter operator "{key}".')
+        else:
+            attribute = container.attribute(key)
+            if attribute is None:
+                raise filter_error(f'Unknown attribute slug "{key}" in filter.')
+            values = [render(v) for v in item.current(attribute.id)]
+            if not _attribute_matches(values, sub):
+                return False
+    return True
+
+
+def _attribute_matches(values: Sequence[JSON], condition: Any) -> bool:
+    if not isinstance(condition, dict):
+        return any(_equal(primary(v), condition) for v in values)
+    operators = [k for k in condition if k.startswith("$")]
+    if operators:
+        return all(_apply(op, condition[op], [primary(v) for v in values]) for op in operators)
+    # A value field: {"first_name": {"$eq": "Ada"}} or {"title": "Lead"}.
+    for field_name, sub in condition.items():
+        scalars = [_field(v, field_name) for v in values]
+        if isinstance(sub, dict):
+            if not all(_apply(op, arg, scalars) for op, arg in sub.items()):
+                return False
+        elif not any(_equal(s, sub) for s in scalars):
+            return False
+    return True
+
+
+def _field(value: JSON, name: str) -> Any:
+    found = value.get(name)
+    if isinstance(found, dict):
+        # status/option objects compare by title
+        return found.get("title")
+    return found
+
+
+def _equal(left: Any, right: Any) -> bool:
+    if isinstance(left, str) and isinstance(right, str):
+        return left.casefold() == right.casefold()
+    return bool(left == right)
+
+
+def _apply(operator: str, argument: Any, scalars: Sequence[Any]) -> bool:
+    if operator not in _OPERATORS:
+        raise filter_error(f'Unknown filter operator "{operator}".')
+    if operator == "$not_empty":
+        return bool(scalars) == bool(argument)
+    if operator == "$in":
+        if not isinstance(argument, list):
+            raise filter_error("$in takes a list.")
+        return any(_equal(s, a) for s in scalars for a in argument)
+    if operator == "$eq":
+        return any(_equal(s, argument) for s in scalars)
+    strings = [s.casefold() for s in scalars if isinstance(s, str)]
+    if operator in ("$contains", "$starts_with", "$ends_with"):
+        if not isinstance(argument, str):
+            raise filter_error(f"{operator} takes a string.")
+        needle = argument.casefold()
+        if operator == "$contains":
+            return any(needle in s for s in strings)
+        if operator == "$starts_with":
+            return any(s.startswith(needle) for s in strings)
+        return any(s.endswith(needle) for s in strings)
+    try:
+        if operator == "$lt":
+            return any(s < argument for s in scalars if s is not None)
+        if operator == "$lte":
+            return any(s <= argument for s in scalars if s is not None)
+        if operator == "$gt":
+            return any(s > argument for s in scalars if s is not None)
+        return any(s >= argument for s in scalars if s is not None)
+    except TypeError:
+        raise filter_error(f"{operator} cannot compare {argument!r}.") from None
+
+
+def sort_items(
+    items: list[Valued], container: Container, sorts: Any, render: Render
+) -> list[Valued]:
+    """``items`` ordered by Attio's ``sorts`` (stable, empty values last)."""
+    if sorts is None:
+        return items
+    if not isinstance(sorts, list):
+        raise filter_error("sorts must be a list.")
+    ordered = list(items)
+    for sort in reversed(sorts):
+        if not isinstance(sort, dict) or "attribute" not in sort:
+            raise filter_error("Each sort needs an attribute and a direction.")
+        attribute = container.attribute(str(sort["attribute"]))
+        if attribute is None:
+            raise filter_error(f'Unknown attribute slug "{sort["attribute"]}" in sorts.')
+        descending = sort.get("direction") == "desc"
+        field_name = sort.get("field")
+
+        def key(item: Valued, attribute_id: str = attribute.id, field: Any = field_name) -> Any:
+            values = [render(v) for v in item.current(attribute_id)]
+            if not values:
+                return (1, "")
+            scalar = _field(values[0], field) if field else primary(values[0])
+            return (0, scalar if not isinstance(scalar, str) else scalar.casefold())
+
+        present = [i for i in ordered if key(i)[0] == 0]
+        empty = [i for i in ordered if key(i)[0] == 1]
+        present.sort(key=key, reverse=descending)
+        ordered = present + empty
+    return ordered
