@@ -101,11 +101,13 @@ def retry_after_seconds(response: httpx.Response, *, now: float) -> float | None
 class RateLimitTransport(httpx.AsyncBaseTransport):
     """Paces requests through ``budgets`` before handing them to ``inner``.
 
-    ``max_in_flight`` must match the connection pool size: a send slot is
+    ``max_in_flight`` must match the connection pool size.  A send slot is
     taken only once a connection is free, so a slot never expires while its
     request queues for a connection (which would bunch requests up later).
-    Responses are read in full here so the connection is free again when this
-    transport returns.
+    Callers of one budget take turns reserving: only the caller whose turn it
+    is holds a connection while it sleeps until its slot, so a queue of
+    writes never holds every connection while reads could go.  Responses are
+    read in full here so the connection is free again when this returns.
     """
 
     def __init__(
@@ -121,19 +123,29 @@ class RateLimitTransport(httpx.AsyncBaseTransport):
         self._budgets = budgets
         self._clock = clock
         self._connections = anyio.Semaphore(max_in_flight)
+        self._turns = {True: anyio.Lock(), False: anyio.Lock()}
         self._default_penalty = default_penalty
         #: 429 answers seen, for metrics.
         self.rate_limited = 0
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        budget = self._budgets.reads if is_read(request) else self._budgets.writes
-        async with self._connections:
-            await budget.acquire()
+        read = is_read(request)
+        budget = self._budgets.reads if read else self._budgets.writes
+        async with self._turns[read]:
+            await self._connections.acquire()
+            try:
+                await budget.acquire()
+            except BaseException:
+                self._connections.release()
+                raise
+        try:
             response = await self._inner.handle_async_request(request)
             try:
                 await response.aread()
             finally:
                 await response.aclose()
+        finally:
+            self._connections.release()
         if response.status_code == 429:
             self.rate_limited += 1
             wait = retry_after_seconds(response, now=self._clock.time())

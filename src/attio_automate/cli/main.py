@@ -2,9 +2,23 @@
 
 from __future__ import annotations
 
+import anyio
 import click
+
+from attio_automate.cli.fake import fake_attio
+from attio_automate.demo import run_demo
 
 
 @click.group()
+@click.version_option(package_name="attio-automate")
 def main() -> None:
-    """attio-automate: automation as code for Attio."""
+    """attio-automate: automation as code for Attio CRM."""
+
+
+@main.command()
+def demo() -> None:
+    """Show the path working against an in-process fake Attio (no network)."""
+    anyio.run(run_demo, click.echo)
+
+
+main.add_command(fake_attio)

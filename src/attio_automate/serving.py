@@ -1,0 +1,39 @@
+"""Serving ASGI apps with hypercorn until told to stop."""
+
+from __future__ import annotations
+
+import signal
+
+import anyio
+from hypercorn.asyncio import serve
+from hypercorn.config import Config
+from hypercorn.typing import ASGIFramework
+
+
+def hypercorn_config(host: str, port: int) -> Config:
+    """A quiet hypercorn configuration bound to ``host:port``."""
+    config = Config()
+    config.bind = [f"{host}:{port}"]
+    config.accesslog = None
+    config.errorlog = None
+    config.graceful_timeout = 5.0
+    return config
+
+
+async def serve_until_signal(app: ASGIFramework, *, host: str, port: int) -> None:
+    """Serve ``app`` until SIGINT or SIGTERM."""
+    stop = anyio.Event()
+
+    async def watch_signals() -> None:
+        with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+            async for _ in signals:
+                stop.set()
+                return
+
+    async def shutdown_trigger() -> None:
+        await stop.wait()
+
+    async with anyio.create_task_group() as tasks:
+        tasks.start_soon(watch_signals)
+        await serve(app, hypercorn_config(host, port), shutdown_trigger=shutdown_trigger)
+        tasks.cancel_scope.cancel()

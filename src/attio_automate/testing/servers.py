@@ -1,0 +1,96 @@
+"""Real servers on loopback for tests and benchmarks: start, wait, stop."""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+import httpx
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port nobody listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def wait_until_up(url: str, *, timeout: float = 20.0, process: subprocess.Popen[bytes] | None = None) -> None:
+    """Poll ``url`` until it answers; fail early if ``process`` exits."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(f"server exited with {process.returncode} before answering {url}")
+        try:
+            httpx.get(url, timeout=1.0)
+            return
+        except httpx.TransportError:
+            time.sleep(0.05)
+    raise TimeoutError(f"{url} did not answer within {timeout}s")
+
+
+@dataclass(frozen=True)
+class FakeAttioProcess:
+    """A fake Attio served by its own process."""
+
+    base_url: str
+    control_url: str
+    process: subprocess.Popen[bytes]
+
+    def requests(self) -> list[dict[str, object]]:
+        """The fake's request log."""
+        log: list[dict[str, object]] = httpx.get(f"{self.control_url}/requests", timeout=30).json()[
+            "requests"
+        ]
+        return log
+
+    def clear_requests(self) -> None:
+        httpx.delete(f"{self.control_url}/requests", timeout=10)
+
+    def fail(self, *, status: int = 503, seconds: float = 30.0, path: str = "") -> None:
+        """Inject a fault for ``seconds``."""
+        httpx.post(
+            f"{self.control_url}/faults",
+            json={"status": status, "seconds": seconds, "path": path},
+            timeout=10,
+        )
+
+
+@contextlib.contextmanager
+def fake_attio_process(
+    *,
+    reads_per_second: int | None = None,
+    writes_per_second: int | None = None,
+    api_key: str | None = None,
+    extra_args: Sequence[str] = (),
+) -> Iterator[FakeAttioProcess]:
+    """Run ``attio-automate fake-attio`` on a free loopback port for the block."""
+    port = free_port()
+    args = [sys.executable, "-m", "attio_automate", "fake-attio", "--port", str(port)]
+    if reads_per_second:
+        args += ["--reads-per-second", str(reads_per_second)]
+    if writes_per_second:
+        args += ["--writes-per-second", str(writes_per_second)]
+    if api_key:
+        args += ["--api-key", api_key]
+    args += list(extra_args)
+    process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    root = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_up(f"{root}/_fake/requests", process=process)
+        yield FakeAttioProcess(f"{root}/v2", f"{root}/_fake", process)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        if process.stderr is not None:
+            process.stderr.close()
