@@ -87,16 +87,22 @@ def main() -> None:
     write_util, write_n, write_span = utilization(log, "write", WRITE_LIMIT)
     read_util, read_n, read_span = utilization(log, "read", READ_LIMIT)
     refused = sum(1 for r in log if r["status"] == 429)
-    print(f"pushed {done['writes']} writes and {done['reads']} reads from {TASKS} tasks "
-          f"in {elapsed:.1f}s")
+    print(
+        f"pushed {done['writes']} writes and {done['reads']} reads from {TASKS} tasks "
+        f"in {elapsed:.1f}s"
+    )
     print(f"writes: {write_n} in {write_span:.2f}s = {write_util:.3f} of {WRITE_LIMIT}/s")
     print(f"reads:  {read_n} in {read_span:.2f}s = {read_util:.3f} of {READ_LIMIT}/s")
     print(f"429 answers: {refused} (client saw {done['client_429']})")
-    print(json.dumps({
-        "write_utilization": round(write_util, 4),
-        "read_utilization": round(read_util, 4),
-        "http_429": refused,
-    }))
+    print(
+        json.dumps(
+            {
+                "write_utilization": round(write_util, 4),
+                "read_utilization": round(read_util, 4),
+                "http_429": refused,
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

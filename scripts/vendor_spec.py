@@ -179,7 +179,9 @@ def main(argv: list[str]) -> int:
     spec = json.loads(source.read_text(encoding="utf-8"))
     trimmed, counts = build(spec)
     dest.parent.mkdir(parents=True, exist_ok=True)
-    dest.write_text(json.dumps(trimmed, separators=(",", ":"), sort_keys=True) + "\n", encoding="utf-8")
+    dest.write_text(
+        json.dumps(trimmed, separators=(",", ":"), sort_keys=True) + "\n", encoding="utf-8"
+    )
     for name, count in counts.items():
         print(f"{name}: {count} schemas patched")
     print(f"wrote {dest} ({dest.stat().st_size} bytes)")

@@ -52,19 +52,20 @@ class VirtualClock:
     """
 
     def __init__(self, *, start: float = 1_700_000_000.0) -> None:
-        self._now = start
+        # Kept apart so small steps are not lost against a large epoch value.
+        self._elapsed = 0.0
         self._origin = start
         self.sleeps: list[float] = []
 
     def monotonic(self) -> float:
-        return self._now - self._origin
+        return self._elapsed
 
     def time(self) -> float:
-        return self._now
+        return self._origin + self._elapsed
 
     def advance(self, seconds: float) -> None:
         """Move the clock forward by ``seconds``."""
-        self._now += max(seconds, 0.0)
+        self._elapsed += max(seconds, 0.0)
 
     async def sleep(self, seconds: float) -> None:
         self.sleeps.append(seconds)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import signal
+from typing import Any, cast
 
 import anyio
 from hypercorn.asyncio import serve
@@ -20,7 +21,7 @@ def hypercorn_config(host: str, port: int) -> Config:
     return config
 
 
-async def serve_until_signal(app: ASGIFramework, *, host: str, port: int) -> None:
+async def serve_until_signal(app: Any, *, host: str, port: int) -> None:
     """Serve ``app`` until SIGINT or SIGTERM."""
     stop = anyio.Event()
 
@@ -35,5 +36,9 @@ async def serve_until_signal(app: ASGIFramework, *, host: str, port: int) -> Non
 
     async with anyio.create_task_group() as tasks:
         tasks.start_soon(watch_signals)
-        await serve(app, hypercorn_config(host, port), shutdown_trigger=shutdown_trigger)
+        await serve(
+            cast(ASGIFramework, app),
+            hypercorn_config(host, port),
+            shutdown_trigger=shutdown_trigger,
+        )
         tasks.cancel_scope.cancel()

@@ -127,9 +127,7 @@ class AttioClient:
     ) -> Any:
         """Send one request; return the decoded JSON answer or raise an Attio error."""
         try:
-            response = await self._http.request(
-                method, path.lstrip("/"), params=params, json=json
-            )
+            response = await self._http.request(method, path.lstrip("/"), params=params, json=json)
         except httpx.TransportError as exc:
             # Timeouts raised by the client itself, outside the retry transport.
             raise AttioTransportError(
@@ -219,9 +217,7 @@ class AttioClient:
         body = {"data": {"values": _values(values)}}
         return dict(await self._data("POST", f"/objects/{object}/records", json=body))
 
-    async def assert_record(
-        self, object: str, *, matching_attribute: str, values: Values
-    ) -> JSON:
+    async def assert_record(self, object: str, *, matching_attribute: str, values: Values) -> JSON:
         """Create or update the record whose ``matching_attribute`` matches ``values``."""
         body = {"data": {"values": _values(values)}}
         return dict(

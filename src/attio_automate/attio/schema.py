@@ -121,7 +121,9 @@ class SchemaCache:
         async def fetch() -> AttributeSet:
             return _attribute_set(await self._client.list_attributes(target, parent.id))
 
-        result: AttributeSet = await self._load(("attributes", target, parent.id, parent.slug), fetch)
+        result: AttributeSet = await self._load(
+            ("attributes", target, parent.id, parent.slug), fetch
+        )
         return result
 
     async def attribute(self, target: Target, parent: str, slug_or_id: str) -> AttributeInfo:
@@ -187,7 +189,8 @@ def _attribute_set(raws: list[dict[str, Any]]) -> AttributeSet:
             type=raw["type"],
             is_multiselect=bool(raw.get("is_multiselect")),
             is_unique=bool(raw.get("is_unique")),
-            relationship_object=relationship.get("object_slug") or (allowed[0] if allowed else None),
+            relationship_object=relationship.get("object_slug")
+            or (allowed[0] if allowed else None),
         )
         by_slug[info.slug] = info
         by_id[info.id] = info
@@ -199,5 +202,5 @@ def _not_found(kind: str, name: str) -> AttioAPIError:
         status_code=404,
         type="invalid_request_error",
         code="not_found",
-        message=f"{kind} with slug/ID \"{name}\" not found.",
+        message=f'{kind} with slug/ID "{name}" not found.',
     )

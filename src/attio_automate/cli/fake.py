@@ -12,10 +12,18 @@ from attio_automate.testing.fake import FakeAttio, Workspace, seed_standard
 @click.command("fake-attio")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
 @click.option("--port", default=8700, show_default=True, type=click.IntRange(0, 65535))
-@click.option("--reads-per-second", type=click.IntRange(min=1), default=None,
-              help="Answer 429 past this many reads in a clock second (default: no limit).")
-@click.option("--writes-per-second", type=click.IntRange(min=1), default=None,
-              help="Answer 429 past this many writes in a clock second (default: no limit).")
+@click.option(
+    "--reads-per-second",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Answer 429 past this many reads in a clock second (default: no limit).",
+)
+@click.option(
+    "--writes-per-second",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Answer 429 past this many writes in a clock second (default: no limit).",
+)
 @click.option("--api-key", default=None, help="Require this bearer token.")
 @click.option("--empty", is_flag=True, help="Start with no objects or lists (no seed data).")
 def fake_attio(
@@ -34,6 +42,8 @@ def fake_attio(
         reads_per_second=reads_per_second,
         writes_per_second=writes_per_second,
     )
-    limits = f"reads {reads_per_second or 'unlimited'}/s, writes {writes_per_second or 'unlimited'}/s"
+    limits = (
+        f"reads {reads_per_second or 'unlimited'}/s, writes {writes_per_second or 'unlimited'}/s"
+    )
     click.echo(f"fake Attio on http://{host}:{port}/v2 ({limits}); Ctrl-C stops it", err=True)
     anyio.run(lambda: serve_until_signal(fake.app, host=host, port=port))

@@ -8,5 +8,11 @@
 from attio_automate.testing.contract import AttioSpec, ContractError
 from attio_automate.testing.fake import FakeAttio, FakeAttioError, Workspace, seed_standard
 
-__all__ = ["AttioSpec", "ContractError", "FakeAttio", "FakeAttioError", "Workspace",
-           "seed_standard"]
+__all__ = [
+    "AttioSpec",
+    "ContractError",
+    "FakeAttio",
+    "FakeAttioError",
+    "Workspace",
+    "seed_standard",
+]

@@ -99,16 +99,19 @@ class AttioSpec:
         self._operations: list[_Operation] = []
         for template, operations in document["paths"].items():
             segments = template.strip("/").split("/")
-            regex = "/".join(
-                "[^/]+" if s.startswith("{") else re.escape(s) for s in segments
-            )
+            regex = "/".join("[^/]+" if s.startswith("{") else re.escape(s) for s in segments)
             literal = sum(1 for s in segments if not s.startswith("{"))
             for method in operations:
                 if method in ("get", "post", "put", "patch", "delete"):
-                    self._operations.append(_Operation(
-                        template, re.compile(f"^/{regex}$"), literal, method.upper(),
-                        "/paths/" + _escape(template) + "/" + method,
-                    ))
+                    self._operations.append(
+                        _Operation(
+                            template,
+                            re.compile(f"^/{regex}$"),
+                            literal,
+                            method.upper(),
+                            "/paths/" + _escape(template) + "/" + method,
+                        )
+                    )
         # Most specific first: /v2/objects/records/search before /v2/objects/{object}/...
         self._operations.sort(key=lambda op: -op.literal_segments)
 
@@ -133,8 +136,11 @@ class AttioSpec:
         values = _write_values(body)
         for slug, items in values:
             for item in items:
-                self._validate(item, {"$ref": f"{_SPEC_URI}#/components/schemas/input-value"},
-                               f"request {method} {path} value of {slug!r}")
+                self._validate(
+                    item,
+                    {"$ref": f"{_SPEC_URI}#/components/schemas/input-value"},
+                    f"request {method} {path} value of {slug!r}",
+                )
 
     def check_response(self, method: str, path: str, status: int, body: Any) -> None:
         """Raise :class:`ContractError` unless ``body`` fits the operation's answer."""
@@ -170,8 +176,10 @@ class AttioSpec:
         )
         errors = sorted(validator.iter_errors(instance), key=lambda e: list(e.path))
         if errors:
-            raise ContractError(f"{what} does not match Attio's description:\n"
-                                + "\n".join(_describe(e) for e in errors[:5]))
+            raise ContractError(
+                f"{what} does not match Attio's description:\n"
+                + "\n".join(_describe(e) for e in errors[:5])
+            )
 
 
 def _describe(error: ValidationError) -> str:

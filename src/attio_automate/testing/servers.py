@@ -21,7 +21,9 @@ def free_port(host: str = "127.0.0.1") -> int:
         return port
 
 
-def wait_until_up(url: str, *, timeout: float = 20.0, process: subprocess.Popen[bytes] | None = None) -> None:
+def wait_until_up(
+    url: str, *, timeout: float = 20.0, process: subprocess.Popen[bytes] | None = None
+) -> None:
     """Poll ``url`` until it answers; fail early if ``process`` exits."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -77,7 +77,8 @@ class FakeAttio:
     def writes(self) -> list[JSON]:
         """Logged requests that changed something and succeeded."""
         return [
-            r for r in self.requests
+            r
+            for r in self.requests
             if r["kind"] == "write" and r["status"] < 300 and not r["path"].startswith("/_fake")
         ]
 
@@ -94,30 +95,53 @@ class FakeAttio:
 
         api = [
             route("/v2/self", ["GET"], self._self),
-            route("/v2/objects", ["GET"], lambda r, b: _ok([
-                views.object_view(w, o) for o in w.objects.values()])),
-            route("/v2/objects/{object}", ["GET"], lambda r, b: _ok(
-                views.object_view(w, w.object(r.path_params["object"])))),
-            route("/v2/lists", ["GET"], lambda r, b: _ok([
-                views.list_view(w, lst) for lst in w.lists.values()])),
-            route("/v2/lists/{list}", ["GET"], lambda r, b: _ok(
-                views.list_view(w, w.list(r.path_params["list"])))),
+            route(
+                "/v2/objects",
+                ["GET"],
+                lambda r, b: _ok([views.object_view(w, o) for o in w.objects.values()]),
+            ),
+            route(
+                "/v2/objects/{object}",
+                ["GET"],
+                lambda r, b: _ok(views.object_view(w, w.get_object(r.path_params["object"]))),
+            ),
+            route(
+                "/v2/lists",
+                ["GET"],
+                lambda r, b: _ok([views.list_view(w, lst) for lst in w.lists.values()]),
+            ),
+            route(
+                "/v2/lists/{list}",
+                ["GET"],
+                lambda r, b: _ok(views.list_view(w, w.get_list(r.path_params["list"]))),
+            ),
             route("/v2/{target}/{identifier}/attributes", ["GET"], self._attributes),
             route("/v2/{target}/{identifier}/attributes/{attribute}", ["GET"], self._attribute),
-            route("/v2/{target}/{identifier}/attributes/{attribute}/statuses", ["GET"],
-                  self._choices),
-            route("/v2/{target}/{identifier}/attributes/{attribute}/options", ["GET"],
-                  self._choices),
+            route(
+                "/v2/{target}/{identifier}/attributes/{attribute}/statuses", ["GET"], self._choices
+            ),
+            route(
+                "/v2/{target}/{identifier}/attributes/{attribute}/options", ["GET"], self._choices
+            ),
             route("/v2/objects/{object}/records/query", ["POST"], self._query_records),
             route("/v2/objects/{object}/records", ["POST", "PUT"], self._write_record),
-            route("/v2/objects/{object}/records/{record_id}", ["GET", "PATCH", "PUT", "DELETE"],
-                  self._record),
-            route("/v2/objects/{object}/records/{record_id}/attributes/{attribute}/values",
-                  ["GET"], self._values),
+            route(
+                "/v2/objects/{object}/records/{record_id}",
+                ["GET", "PATCH", "PUT", "DELETE"],
+                self._record,
+            ),
+            route(
+                "/v2/objects/{object}/records/{record_id}/attributes/{attribute}/values",
+                ["GET"],
+                self._values,
+            ),
             route("/v2/lists/{list}/entries/query", ["POST"], self._query_entries),
             route("/v2/lists/{list}/entries", ["POST", "PUT"], self._write_entry),
-            route("/v2/lists/{list}/entries/{entry_id}", ["GET", "PATCH", "PUT", "DELETE"],
-                  self._entry),
+            route(
+                "/v2/lists/{list}/entries/{entry_id}",
+                ["GET", "PATCH", "PUT", "DELETE"],
+                self._entry,
+            ),
             route("/v2/notes", ["GET", "POST"], self._notes),
             route("/v2/notes/{note_id}", ["GET"], self._note),
             route("/v2/tasks", ["GET", "POST"], self._tasks),
@@ -136,8 +160,12 @@ class FakeAttio:
         kind = "read" if is_read_request(request.method, path) else "write"
         raw = await request.body()
         entry: JSON = {
-            "time": received, "method": request.method, "path": path,
-            "query": dict(request.query_params), "kind": kind, "body": None,
+            "time": received,
+            "method": request.method,
+            "path": path,
+            "query": dict(request.query_params),
+            "kind": kind,
+            "body": None,
         }
         self.requests.append(entry)
         try:
@@ -145,8 +173,9 @@ class FakeAttio:
                 try:
                     entry["body"] = json.loads(raw)
                 except ValueError:
-                    raise FakeAttioError(400, "validation_type", "Body is not valid JSON.") \
-                        from None
+                    raise FakeAttioError(
+                        400, "validation_type", "Body is not valid JSON."
+                    ) from None
             await self._gate(request, path, kind, received)
             result = handler(request, entry["body"])
             status, body = 200, (await result) if inspect.isawaitable(result) else result
@@ -167,9 +196,11 @@ class FakeAttio:
             if fault.latency:
                 await anyio.sleep(fault.latency)
             if fault.status is not None:
-                raise FakeAttioError(fault.status, "service_unavailable"
-                                     if fault.status == 503 else "internal_error",
-                                     "Injected fault.")
+                raise FakeAttioError(
+                    fault.status,
+                    "service_unavailable" if fault.status == 503 else "internal_error",
+                    "Injected fault.",
+                )
         if not self.limiter.admit(kind, now):
             raise FakeAttioError(429, "rate_limit_exceeded", "Rate limit exceeded, please retry.")
 
@@ -203,9 +234,9 @@ class FakeAttio:
 
     async def _query_records(self, request: Request, body: Any) -> Any:
         w = self.workspace
-        obj = w.object(request.path_params["object"])
+        obj = w.get_object(request.path_params["object"])
         found = w.query(obj, w.records[obj.slug].values(), body or {})
-        return _ok([w.render_record(r) for r in found])  # type: ignore[arg-type]
+        return _ok([w.render_record(r) for r in found])
 
     async def _write_record(self, request: Request, body: Any) -> Any:
         w = self.workspace
@@ -215,8 +246,9 @@ class FakeAttio:
         else:
             matching = request.query_params.get("matching_attribute")
             if not matching:
-                raise FakeAttioError(400, "validation_type",
-                                     "The matching_attribute query parameter is required.")
+                raise FakeAttioError(
+                    400, "validation_type", "The matching_attribute query parameter is required."
+                )
             record = w.assert_record(request.path_params["object"], matching, values)
         return _ok(w.render_record(record))
 
@@ -242,9 +274,9 @@ class FakeAttio:
 
     async def _query_entries(self, request: Request, body: Any) -> Any:
         w = self.workspace
-        lst = w.list(request.path_params["list"])
+        lst = w.get_list(request.path_params["list"])
         found = w.query(lst, w.entries[lst.slug].values(), body or {})
-        return _ok([w.render_entry(e) for e in found])  # type: ignore[arg-type]
+        return _ok([w.render_entry(e) for e in found])
 
     async def _write_entry(self, request: Request, body: Any) -> Any:
         w = self.workspace
@@ -262,7 +294,7 @@ class FakeAttio:
             return _ok(w.render_entry(w.get_entry(lst, entry_id)))
         if request.method == "DELETE":
             entry = w.get_entry(lst, entry_id)
-            del w.entries[w.list(lst).slug][entry.id]
+            del w.entries[w.get_list(lst).slug][entry.id]
             return {}
         mode = "append" if request.method == "PATCH" else "replace"
         entry = w.update_entry(lst, entry_id, _data(body).get("entry_values"), mode=mode)
@@ -275,9 +307,10 @@ class FakeAttio:
         parent_object = request.query_params.get("parent_object")
         parent_record = request.query_params.get("parent_record_id")
         if parent_object:
-            parent_object = w.object(parent_object).slug
+            parent_object = w.get_object(parent_object).slug
         notes = [
-            w.render_note(n) for n in w.notes.values()
+            w.render_note(n)
+            for n in w.notes.values()
             if (not parent_object or n.parent_object == parent_object)
             and (not parent_record or n.parent_record_id == parent_record)
         ]
@@ -308,18 +341,25 @@ class FakeAttio:
             self.heal()
             return JSONResponse({"faults": 0})
         spec = await request.json()
-        self.faults.append(Fault(
-            until=self.clock() + float(spec.get("seconds", 30)),
-            status=spec.get("status"), latency=float(spec.get("latency", 0.0)),
-            path=str(spec.get("path", "")),
-        ))
+        self.faults.append(
+            Fault(
+                until=self.clock() + float(spec.get("seconds", 30)),
+                status=spec.get("status"),
+                latency=float(spec.get("latency", 0.0)),
+                path=str(spec.get("path", "")),
+            )
+        )
         return JSONResponse({"faults": len(self.faults)})
 
     async def _control_limits(self, request: Request) -> Response:
         spec = await request.json()
         self.limiter = WindowLimiter(spec.get("reads_per_second"), spec.get("writes_per_second"))
-        return JSONResponse({"reads_per_second": self.limiter.reads_per_second,
-                             "writes_per_second": self.limiter.writes_per_second})
+        return JSONResponse(
+            {
+                "reads_per_second": self.limiter.reads_per_second,
+                "writes_per_second": self.limiter.writes_per_second,
+            }
+        )
 
 
 def _ok(data: Any) -> JSON:
@@ -338,6 +378,5 @@ def _page(items: list[Any], request: Request) -> list[Any]:
         limit = int(request.query_params.get("limit", "500"))
         offset = int(request.query_params.get("offset", "0"))
     except ValueError:
-        raise FakeAttioError(400, "validation_type", "limit and offset must be integers.") \
-            from None
+        raise FakeAttioError(400, "validation_type", "limit and offset must be integers.") from None
     return items[offset : offset + limit]

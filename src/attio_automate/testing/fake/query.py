@@ -10,15 +10,27 @@ a value field (``{"name": {"first_name": {"$eq": "Ada"}}}``) and the logical
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from attio_automate.testing.fake.model import JSON, Container, FakeAttioError, Valued
+
+V = TypeVar("V", bound=Valued)
 
 #: Renders a stored value into its read form (choices expanded).
 Render = Callable[[JSON], JSON]
 
-_OPERATORS = {"$eq", "$in", "$contains", "$starts_with", "$ends_with", "$not_empty",
-              "$lt", "$lte", "$gt", "$gte"}
+_OPERATORS = {
+    "$eq",
+    "$in",
+    "$contains",
+    "$starts_with",
+    "$ends_with",
+    "$not_empty",
+    "$lt",
+    "$lte",
+    "$gt",
+    "$gte",
+}
 
 
 def filter_error(message: str) -> FakeAttioError:
@@ -49,9 +61,7 @@ def primary(value: JSON) -> Any:
     return value.get("value")
 
 
-def matches(
-    item: Valued, container: Container, condition: Any, render: Render
-) -> bool:
+def matches(item: Valued, container: Container, condition: Any, render: Render) -> bool:
     """Whether ``item`` satisfies the filter ``condition``."""
     if not isinstance(condition, dict):
         raise filter_error("A filter must be an object.")
@@ -141,9 +151,7 @@ def _apply(operator: str, argument: Any, scalars: Sequence[Any]) -> bool:
         raise filter_error(f"{operator} cannot compare {argument!r}.") from None
 
 
-def sort_items(
-    items: list[Valued], container: Container, sorts: Any, render: Render
-) -> list[Valued]:
+def sort_items(items: list[V], container: Container, sorts: Any, render: Render) -> list[V]:
     """``items`` ordered by Attio's ``sorts`` (stable, empty values last)."""
     if sorts is None:
         return items

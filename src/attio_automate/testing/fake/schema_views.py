@@ -33,8 +33,11 @@ def attribute_view(workspace: Workspace, container: Container, attribute: Attrib
     target = workspace.objects.get(attribute.target_object or "")
     return {
         # Attio names the parent "object_id" for list attributes too.
-        "id": {"workspace_id": workspace.id, "object_id": container.id,
-               "attribute_id": attribute.id},
+        "id": {
+            "workspace_id": workspace.id,
+            "object_id": container.id,
+            "attribute_id": attribute.id,
+        },
         "title": attribute.title,
         "description": None,
         "api_slug": attribute.slug,
@@ -62,14 +65,20 @@ def attribute_view(workspace: Workspace, container: Container, attribute: Attrib
 def choice_view(
     workspace: Workspace, container: Container, attribute: Attribute, choice: Choice
 ) -> JSON:
-    ids = {"workspace_id": workspace.id, "object_id": container.id,
-           "attribute_id": attribute.id}
+    ids = {"workspace_id": workspace.id, "object_id": container.id, "attribute_id": attribute.id}
     if attribute.type == "status":
-        return {"id": {**ids, "status_id": choice.id}, "title": choice.title,
-                "is_archived": choice.is_archived, "celebration_enabled": False,
-                "target_time_in_status": None}
-    return {"id": {**ids, "option_id": choice.id}, "title": choice.title,
-            "is_archived": choice.is_archived}
+        return {
+            "id": {**ids, "status_id": choice.id},
+            "title": choice.title,
+            "is_archived": choice.is_archived,
+            "celebration_enabled": False,
+            "target_time_in_status": None,
+        }
+    return {
+        "id": {**ids, "option_id": choice.id},
+        "title": choice.title,
+        "is_archived": choice.is_archived,
+    }
 
 
 def members_view(workspace: Workspace) -> list[JSON]:
@@ -91,8 +100,8 @@ def self_view(workspace: Workspace, issued_at: float) -> JSON:
     return {
         "active": True,
         "scope": "record_permission:read-write object_configuration:read "
-                 "list_entry:read-write list_configuration:read note:read-write "
-                 "task:read-write user_management:read webhook:read-write",
+        "list_entry:read-write list_configuration:read note:read-write "
+        "task:read-write user_management:read webhook:read-write",
         "client_id": workspace.client_id,
         "token_type": "Bearer",
         "exp": None,

@@ -27,50 +27,84 @@ def _choices(titles: tuple[str, ...]) -> list[Choice]:
 def seed_standard(workspace: Workspace) -> Workspace:
     """Add the standard objects, list and members to ``workspace``; return it."""
     created = workspace.now()
-    people = Object(id=new_id(), slug="people", singular_noun="Person", plural_noun="People",
-                    created_at=created)
+    people = Object(
+        id=new_id(), slug="people", singular_noun="Person", plural_noun="People", created_at=created
+    )
     people.add(_attribute("name", "Name", "personal-name"))
-    people.add(_attribute("email_addresses", "Email addresses", "email-address",
-                          is_multiselect=True, is_unique=True))
+    people.add(
+        _attribute(
+            "email_addresses",
+            "Email addresses",
+            "email-address",
+            is_multiselect=True,
+            is_unique=True,
+        )
+    )
     people.add(_attribute("job_title", "Job title", "text"))
     people.add(_attribute("description", "Description", "text"))
     people.add(_attribute("phone_numbers", "Phone numbers", "phone-number", is_multiselect=True))
     people.add(_attribute("company", "Company", "record-reference", target_object="companies"))
 
-    companies = Object(id=new_id(), slug="companies", singular_noun="Company",
-                       plural_noun="Companies", created_at=created)
+    companies = Object(
+        id=new_id(),
+        slug="companies",
+        singular_noun="Company",
+        plural_noun="Companies",
+        created_at=created,
+    )
     companies.add(_attribute("name", "Name", "text"))
     companies.add(_attribute("domains", "Domains", "domain", is_multiselect=True, is_unique=True))
     companies.add(_attribute("description", "Description", "text"))
-    companies.add(_attribute("categories", "Categories", "select", is_multiselect=True,
-                             choices=_choices(CATEGORIES)))
-    companies.add(_attribute("team", "Team", "record-reference", is_multiselect=True,
-                             target_object="people"))
+    companies.add(
+        _attribute(
+            "categories", "Categories", "select", is_multiselect=True, choices=_choices(CATEGORIES)
+        )
+    )
+    companies.add(
+        _attribute("team", "Team", "record-reference", is_multiselect=True, target_object="people")
+    )
 
-    deals = Object(id=new_id(), slug="deals", singular_noun="Deal", plural_noun="Deals",
-                   created_at=created)
+    deals = Object(
+        id=new_id(), slug="deals", singular_noun="Deal", plural_noun="Deals", created_at=created
+    )
     deals.add(_attribute("name", "Deal name", "text", is_required=True))
     deals.add(_attribute("stage", "Deal stage", "status", choices=_choices(DEAL_STAGES)))
     deals.add(_attribute("value", "Deal value", "currency", currency_code="USD"))
     deals.add(_attribute("owner", "Deal owner", "actor-reference"))
-    deals.add(_attribute("associated_people", "Associated people", "record-reference",
-                         is_multiselect=True, target_object="people"))
-    deals.add(_attribute("associated_company", "Associated company", "record-reference",
-                         target_object="companies"))
+    deals.add(
+        _attribute(
+            "associated_people",
+            "Associated people",
+            "record-reference",
+            is_multiselect=True,
+            target_object="people",
+        )
+    )
+    deals.add(
+        _attribute(
+            "associated_company",
+            "Associated company",
+            "record-reference",
+            target_object="companies",
+        )
+    )
 
     for obj in (people, companies, deals):
         workspace.objects[obj.slug] = obj
         workspace.records[obj.slug] = {}
 
-    sales = List(id=new_id(), slug="sales", name="Sales", parent_object="people",
-                 created_at=created)
+    sales = List(
+        id=new_id(), slug="sales", name="Sales", parent_object="people", created_at=created
+    )
     sales.add(_attribute("stage", "Stage", "status", choices=_choices(SALES_STAGES)))
     sales.add(_attribute("priority", "Priority", "select", choices=_choices(("Low", "High"))))
     workspace.lists[sales.slug] = sales
     workspace.entries[sales.slug] = {}
 
-    for first, last, email in (("Ada", "Lovelace", "ada@fake-attio.test"),
-                               ("Grace", "Hopper", "grace@fake-attio.test")):
+    for first, last, email in (
+        ("Ada", "Lovelace", "ada@fake-attio.test"),
+        ("Grace", "Hopper", "grace@fake-attio.test"),
+    ):
         member = Member(id=new_id(), first_name=first, last_name=last, email_address=email)
         workspace.members[member.id] = member
     return workspace

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import re
 import time
-from datetime import datetime
 from collections.abc import Callable, Iterable
-from typing import Any
+from datetime import datetime
+from typing import Any, TypeVar
 
 from attio_automate.testing.fake import query, values
 from attio_automate.testing.fake.model import (
@@ -33,6 +33,7 @@ from attio_automate.testing.fake.model import (
 )
 
 WriteMode = str  # "create" | "append" | "replace"
+V = TypeVar("V", bound=Valued)
 
 
 class Workspace:
@@ -71,7 +72,7 @@ class Workspace:
         for listener in list(self.listeners):
             listener(event_type, {"workspace_id": self.id, **ids})
 
-    def object(self, slug_or_id: str) -> Object:
+    def get_object(self, slug_or_id: str) -> Object:
         found = self.objects.get(slug_or_id) or next(
             (o for o in self.objects.values() if o.id == slug_or_id), None
         )
@@ -79,7 +80,7 @@ class Workspace:
             raise not_found("Object", slug_or_id)
         return found
 
-    def list(self, slug_or_id: str) -> List:
+    def get_list(self, slug_or_id: str) -> List:
         found = self.lists.get(slug_or_id) or next(
             (lst for lst in self.lists.values() if lst.id == slug_or_id), None
         )
@@ -89,9 +90,9 @@ class Workspace:
 
     def container(self, target: str, identifier: str) -> Container:
         if target == "objects":
-            return self.object(identifier)
+            return self.get_object(identifier)
         if target == "lists":
-            return self.list(identifier)
+            return self.get_list(identifier)
         raise not_found("Target", target)
 
     def member_by_email(self, email: str) -> str | None:
@@ -118,7 +119,11 @@ class Workspace:
             if isinstance(container, List):
                 # Attio's schema names the parent "object_id" for list attributes too.
                 choice_ids["object_id"] = choice_ids.pop("list_id")
-            rendered: JSON = {"id": choice_ids, "title": choice.title, "is_archived": choice.is_archived}
+            rendered: JSON = {
+                "id": choice_ids,
+                "title": choice.title,
+                "is_archived": choice.is_archived,
+            }
             if kind == "status":
                 rendered.update(celebration_enabled=False, target_time_in_status=None)
             out[key] = rendered
@@ -142,7 +147,7 @@ class Workspace:
         }
 
     def render_record(self, record: Record) -> JSON:
-        obj = self.object(record.object_slug)
+        obj = self.get_object(record.object_slug)
         return {
             "id": {"workspace_id": self.id, "object_id": obj.id, "record_id": record.id},
             "created_at": record.created_at,
@@ -151,7 +156,7 @@ class Workspace:
         }
 
     def render_entry(self, entry: Entry) -> JSON:
-        lst = self.list(entry.list_slug)
+        lst = self.get_list(entry.list_slug)
         return {
             "id": {"workspace_id": self.id, "list_id": lst.id, "entry_id": entry.id},
             "parent_record_id": entry.parent_record_id,
@@ -163,7 +168,7 @@ class Workspace:
     # -- writing values -----------------------------------------------------------------
 
     def _resolve_record(self, target: str, matching: str, raw: list[Any]) -> str:
-        obj = self.object(target)
+        obj = self.get_object(target)
         records = self.records[obj.slug]
         if matching == "record_id":
             if raw[0] not in records:
@@ -214,7 +219,10 @@ class Workspace:
         return parsed
 
     def _check_unique(
-        self, container: Container, siblings: Iterable[Valued], item_id: str,
+        self,
+        container: Container,
+        siblings: Iterable[Valued],
+        item_id: str,
         parsed: dict[str, list[JSON]],
     ) -> None:
         for attribute_id, new_values in parsed.items():
@@ -234,8 +242,12 @@ class Workspace:
                     )
 
     def _apply(
-        self, container: Container, item: Valued, parsed: dict[str, list[JSON]],
-        mode: WriteMode, actor: JSON,
+        self,
+        container: Container,
+        item: Valued,
+        parsed: dict[str, list[JSON]],
+        mode: WriteMode,
+        actor: JSON,
     ) -> bool:
         """Write ``parsed`` into ``item``; former values keep their history.
         Returns whether anything changed."""
@@ -279,14 +291,14 @@ class Workspace:
     # -- records ------------------------------------------------------------------------
 
     def get_record(self, object: str, record_id: str) -> Record:
-        obj = self.object(object)
+        obj = self.get_object(object)
         record = self.records[obj.slug].get(record_id)
         if record is None:
             raise not_found("Record", record_id)
         return record
 
     def create_record(self, object: str, raw_values: Any, *, actor: JSON | None = None) -> Record:
-        obj = self.object(object)
+        obj = self.get_object(object)
         parsed = self._parse_all(obj, raw_values)
         self._missing_required(obj, parsed)
         record = Record(id=new_id(), created_at=self.now(), object_slug=obj.slug)
@@ -297,10 +309,15 @@ class Workspace:
         return record
 
     def update_record(
-        self, object: str, record_id: str, raw_values: Any, *, mode: WriteMode,
+        self,
+        object: str,
+        record_id: str,
+        raw_values: Any,
+        *,
+        mode: WriteMode,
         actor: JSON | None = None,
     ) -> Record:
-        obj = self.object(object)
+        obj = self.get_object(object)
         record = self.get_record(obj.slug, record_id)
         parsed = self._parse_all(obj, raw_values)
         self._check_unique(obj, self.records[obj.slug].values(), record.id, parsed)
@@ -308,12 +325,17 @@ class Workspace:
         return record
 
     def _record_changed(
-        self, obj: Object, record: Record, parsed: dict[str, list[JSON]], mode: WriteMode,
+        self,
+        obj: Object,
+        record: Record,
+        parsed: dict[str, list[JSON]],
+        mode: WriteMode,
         actor: JSON | None,
     ) -> None:
         for attribute_id in parsed:
-            if self._apply(obj, record, {attribute_id: parsed[attribute_id]}, mode,
-                           actor or self.token_actor()):
+            if self._apply(
+                obj, record, {attribute_id: parsed[attribute_id]}, mode, actor or self.token_actor()
+            ):
                 self._emit(
                     "record.updated",
                     {"object_id": obj.id, "record_id": record.id, "attribute_id": attribute_id},
@@ -322,29 +344,33 @@ class Workspace:
     def assert_record(
         self, object: str, matching_attribute: str, raw_values: Any, *, actor: JSON | None = None
     ) -> Record:
-        obj = self.object(object)
+        obj = self.get_object(object)
         attribute = obj.attribute(matching_attribute)
         if attribute is None:
             raise not_found("Attribute", matching_attribute)
         if not attribute.is_unique:
             raise FakeAttioError(
-                400, "validation_type",
+                400,
+                "validation_type",
                 f'Matching attribute "{attribute.slug}" must be a unique attribute.',
             )
         parsed = self._parse_all(obj, raw_values)
         wanted = {values.identity(v) for v in parsed.get(attribute.id, [])}
         if not wanted:
             raise FakeAttioError(
-                400, "missing_value",
+                400,
+                "missing_value",
                 f'The matching attribute "{attribute.slug}" must have a value.',
             )
         found = [
-            r for r in self.records[obj.slug].values()
+            r
+            for r in self.records[obj.slug].values()
             if wanted & {values.identity(v) for v in r.current(attribute.id)}
         ]
         if len(found) > 1:
             raise FakeAttioError(
-                400, "multiple_match_results",
+                400,
+                "multiple_match_results",
                 f'Multiple records match "{attribute.slug}"; cannot assert one.',
             )
         if not found:
@@ -355,7 +381,7 @@ class Workspace:
         return record
 
     def delete_record(self, object: str, record_id: str) -> None:
-        obj = self.object(object)
+        obj = self.get_object(object)
         self.get_record(obj.slug, record_id)
         del self.records[obj.slug][record_id]
         for lst in self.lists.values():
@@ -364,14 +390,17 @@ class Workspace:
                     del self.entries[lst.slug][entry_id]
         self._emit("record.deleted", {"object_id": obj.id, "record_id": record_id})
 
-    def query(
-        self, container: Container, items: Iterable[Valued], body: Any
-    ) -> list[Valued]:
+    def query(self, container: Container, items: Iterable[V], body: Any) -> list[V]:
         if not isinstance(body, dict):
             raise query.filter_error("The body must be an object.")
         render = self._renderer(container)
+        if body.get("filter"):
+            # Check the filter once against an empty item: a bad filter is an
+            # error even when there is nothing to match.
+            query.matches(Valued(id="", created_at=""), container, body["filter"], render)
         selected = [
-            item for item in items
+            item
+            for item in items
             if not body.get("filter") or query.matches(item, container, body["filter"], render)
         ]
         selected = query.sort_items(selected, container, body.get("sorts"), render)
@@ -384,7 +413,7 @@ class Workspace:
     def attribute_values(
         self, object: str, record_id: str, attribute_slug: str, *, show_historic: bool
     ) -> list[JSON]:
-        obj = self.object(object)
+        obj = self.get_object(object)
         record = self.get_record(obj.slug, record_id)
         attribute = obj.attribute(attribute_slug)
         if attribute is None:
@@ -405,44 +434,57 @@ class Workspace:
             raise FakeAttioError(
                 400, "validation_type", "parent_object and parent_record_id are required."
             )
-        obj = self.object(parent_object)
+        obj = self.get_object(parent_object)
         if obj.slug != lst.parent_object:
             raise FakeAttioError(
-                400, "validation_type",
+                400,
+                "validation_type",
                 f'List "{lst.slug}" takes "{lst.parent_object}" records, not "{obj.slug}".',
             )
         self.get_record(obj.slug, parent_record_id)
         return obj.slug, parent_record_id, data.get("entry_values", {})
 
     def get_entry(self, list_slug: str, entry_id: str) -> Entry:
-        lst = self.list(list_slug)
+        lst = self.get_list(list_slug)
         entry = self.entries[lst.slug].get(entry_id)
         if entry is None:
             raise not_found("Entry", entry_id)
         return entry
 
     def create_entry(self, list_slug: str, data: Any, *, actor: JSON | None = None) -> Entry:
-        lst = self.list(list_slug)
+        lst = self.get_list(list_slug)
         parent_object, parent_record_id, raw_values = self._parent(lst, data)
         parsed = self._parse_all(lst, raw_values)
         entry = Entry(
-            id=new_id(), created_at=self.now(), list_slug=lst.slug,
-            parent_object=parent_object, parent_record_id=parent_record_id,
+            id=new_id(),
+            created_at=self.now(),
+            list_slug=lst.slug,
+            parent_object=parent_object,
+            parent_record_id=parent_record_id,
         )
         self._apply(lst, entry, parsed, "create", actor or self.token_actor())
         self.entries[lst.slug][entry.id] = entry
-        self._emit("list-entry.created", {"list_id": lst.id, "entry_id": entry.id,
-                                          "parent_object_id": self.object(parent_object).id,
-                                          "parent_record_id": parent_record_id})
+        self._emit(
+            "list-entry.created",
+            {
+                "list_id": lst.id,
+                "entry_id": entry.id,
+                "parent_object_id": self.get_object(parent_object).id,
+                "parent_record_id": parent_record_id,
+            },
+        )
         return entry
 
     def assert_entry(self, list_slug: str, data: Any, *, actor: JSON | None = None) -> Entry:
-        lst = self.list(list_slug)
-        parent_object, parent_record_id, raw_values = self._parent(lst, data)
-        found = [e for e in self.entries[lst.slug].values() if e.parent_record_id == parent_record_id]
+        lst = self.get_list(list_slug)
+        _, parent_record_id, raw_values = self._parent(lst, data)
+        found = [
+            e for e in self.entries[lst.slug].values() if e.parent_record_id == parent_record_id
+        ]
         if len(found) > 1:
             raise FakeAttioError(
-                400, "multiple_match_results",
+                400,
+                "multiple_match_results",
                 f'Record "{parent_record_id}" has several entries in list "{lst.slug}".',
             )
         if not found:
@@ -450,20 +492,31 @@ class Workspace:
         return self.update_entry(lst.slug, found[0].id, raw_values, mode="append", actor=actor)
 
     def update_entry(
-        self, list_slug: str, entry_id: str, raw_values: Any, *, mode: WriteMode,
+        self,
+        list_slug: str,
+        entry_id: str,
+        raw_values: Any,
+        *,
+        mode: WriteMode,
         actor: JSON | None = None,
     ) -> Entry:
-        lst = self.list(list_slug)
+        lst = self.get_list(list_slug)
         entry = self.get_entry(lst.slug, entry_id)
         parsed = self._parse_all(lst, raw_values)
         for attribute_id, new_values in parsed.items():
-            if self._apply(lst, entry, {attribute_id: new_values}, mode,
-                           actor or self.token_actor()):
-                self._emit("list-entry.updated", {
-                    "list_id": lst.id, "entry_id": entry.id, "attribute_id": attribute_id,
-                    "parent_object_id": self.object(entry.parent_object).id,
-                    "parent_record_id": entry.parent_record_id,
-                })
+            if self._apply(
+                lst, entry, {attribute_id: new_values}, mode, actor or self.token_actor()
+            ):
+                self._emit(
+                    "list-entry.updated",
+                    {
+                        "list_id": lst.id,
+                        "entry_id": entry.id,
+                        "attribute_id": attribute_id,
+                        "parent_object_id": self.get_object(entry.parent_object).id,
+                        "parent_record_id": entry.parent_record_id,
+                    },
+                )
         return entry
 
     # -- notes and tasks ----------------------------------------------------------------
@@ -471,7 +524,14 @@ class Workspace:
     def create_note(self, data: Any, *, actor: JSON | None = None) -> Note:
         if not isinstance(data, dict):
             raise FakeAttioError(400, "validation_type", "data must be an object.")
-        obj = self.object(str(data.get("parent_object", "")))
+        missing = [
+            k
+            for k in ("parent_object", "parent_record_id", "title", "format", "content")
+            if k not in data
+        ]
+        if missing:
+            raise FakeAttioError(400, "validation_type", f"Missing required fields: {missing}.")
+        obj = self.get_object(str(data.get("parent_object", "")))
         record = self.get_record(obj.slug, str(data.get("parent_record_id", "")))
         content = data.get("content", "")
         title = data.get("title", "")
@@ -479,14 +539,20 @@ class Workspace:
             raise FakeAttioError(400, "validation_type", "title and content must be strings.")
         markdown = data.get("format") == "markdown"
         note = Note(
-            id=new_id(), parent_object=obj.slug, parent_record_id=record.id, title=title,
-            content_markdown=content if markdown else content,
+            id=new_id(),
+            parent_object=obj.slug,
+            parent_record_id=record.id,
+            title=title,
+            content_markdown=content,
             content_plaintext=_plaintext(content) if markdown else content,
-            created_by_actor=actor or self.token_actor(), created_at=self.now(),
+            created_by_actor=actor or self.token_actor(),
+            created_at=self.now(),
         )
         self.notes[note.id] = note
-        self._emit("note.created", {"note_id": note.id, "parent_object_id": obj.id,
-                                    "parent_record_id": record.id})
+        self._emit(
+            "note.created",
+            {"note_id": note.id, "parent_object_id": obj.id, "parent_record_id": record.id},
+        )
         return note
 
     def render_note(self, note: Note) -> JSON:
@@ -513,23 +579,30 @@ class Workspace:
             )
         linked = []
         for link in data.get("linked_records") or []:
-            target = self.object(str(link.get("target_object", "")))
+            target = self.get_object(str(link.get("target_object", "")))
             record_id = link.get("target_record_id")
             if not isinstance(record_id, str):
                 matching = [k for k in link if k != "target_object"]
-                record_id = self._resolve_record(target.slug, matching[0], link[matching[0]]) \
-                    if matching else ""
+                record_id = (
+                    self._resolve_record(target.slug, matching[0], link[matching[0]])
+                    if matching
+                    else ""
+                )
             self.get_record(target.slug, record_id)
             linked.append({"target_object_id": target.id, "target_record_id": record_id})
         assignees = []
         for assignee in data.get("assignees") or []:
             email = assignee.get("workspace_member_email_address")
-            member_id = self.member_by_email(email) if isinstance(email, str) else \
-                assignee.get("referenced_actor_id")
+            member_id = (
+                self.member_by_email(email)
+                if isinstance(email, str)
+                else assignee.get("referenced_actor_id")
+            )
             if member_id not in self.members:
                 raise FakeAttioError(400, "value_not_found", f"Unknown assignee {assignee!r}.")
-            assignees.append({"referenced_actor_type": "workspace-member",
-                              "referenced_actor_id": member_id})
+            assignees.append(
+                {"referenced_actor_type": "workspace-member", "referenced_actor_id": member_id}
+            )
         deadline = data.get("deadline_at")
         if deadline is not None:
             try:
@@ -539,9 +612,13 @@ class Workspace:
                     400, "validation_type", f'deadline_at "{deadline}" is not a timestamp.'
                 ) from None
         task = Task(
-            id=new_id(), content=content, deadline_at=deadline,
-            is_completed=bool(data.get("is_completed", False)), linked_records=linked,
-            assignees=assignees, created_by_actor=actor or self.token_actor(),
+            id=new_id(),
+            content=content,
+            deadline_at=deadline,
+            is_completed=bool(data.get("is_completed", False)),
+            linked_records=linked,
+            assignees=assignees,
+            created_by_actor=actor or self.token_actor(),
             created_at=self.now(),
         )
         self.tasks[task.id] = task

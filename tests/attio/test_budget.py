@@ -1,0 +1,66 @@
+from __future__ import annotations
+
+import itertools
+
+import anyio
+import pytest
+
+from attio_automate.attio.budget import GcraBudget
+from attio_automate.clock import VirtualClock
+
+pytestmark = pytest.mark.anyio
+
+
+async def test_requests_are_paced_one_interval_apart() -> None:
+    clock = VirtualClock()
+    budget = GcraBudget(10, clock=clock)
+    sent = []
+    for _ in range(5):
+        await budget.acquire()
+        sent.append(clock.monotonic())
+    gaps = [round(b - a, 9) for a, b in itertools.pairwise(sent)]
+    assert gaps == [0.1] * 4
+
+
+async def test_idle_time_is_not_saved_up_as_burst() -> None:
+    clock = VirtualClock()
+    budget = GcraBudget(10, clock=clock)
+    await budget.acquire()
+    clock.advance(5)  # idle for 5 s: no burst of 50 may follow
+    start = clock.monotonic()
+    await budget.acquire()
+    await budget.acquire()
+    assert clock.monotonic() - start == pytest.approx(0.1)
+
+
+async def test_penalty_pushes_back_every_waiter() -> None:
+    clock = VirtualClock()
+    budget = GcraBudget(10, clock=clock)
+    await budget.acquire()
+    await budget.penalize(2.0)
+    before = clock.monotonic()
+    await budget.acquire()
+    assert clock.monotonic() - before >= 2.0
+
+
+async def test_waiter_reserved_before_a_penalty_waits_for_it() -> None:
+    clock = VirtualClock()
+    budget = GcraBudget(1, clock=clock)
+    times: list[float] = []
+
+    async def sender() -> None:
+        await budget.acquire()
+        times.append(clock.monotonic())
+
+    await budget.acquire()  # t=0; next slot at t=1
+    async with anyio.create_task_group() as tasks:
+        tasks.start_soon(sender)
+        await anyio.lowlevel.checkpoint()
+        await budget.penalize(5.0)  # a 429 arrives while the sender sleeps
+    assert times
+    assert times[0] >= 5.0
+
+
+def test_rate_must_be_positive() -> None:
+    with pytest.raises(ValueError, match="positive"):
+        GcraBudget(0, clock=VirtualClock())

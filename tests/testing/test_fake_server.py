@@ -1,0 +1,44 @@
+"""``attio-automate fake-attio`` as a real server on loopback."""
+
+from __future__ import annotations
+
+import pytest
+
+from attio_automate.attio.client import AttioClient, ClientSettings
+from attio_automate.attio.retry import RetryPolicy
+from attio_automate.errors import AttioRateLimited
+from attio_automate.testing.servers import fake_attio_process
+
+pytestmark = pytest.mark.anyio
+
+
+async def test_served_fake_answers_the_client_and_enforces_limits() -> None:
+    with fake_attio_process(writes_per_second=2, api_key="k") as fake:
+        # No pacing and no retries: the fake must refuse the third write in a second.
+        settings = ClientSettings(base_url=fake.base_url, retry=RetryPolicy(attempts=1))
+        from attio_automate.attio.ratelimit import RateLimits
+
+        settings = ClientSettings(
+            base_url=fake.base_url,
+            retry=RetryPolicy(attempts=1),
+            rate_limits=RateLimits(writes_per_second=1000, reads_per_second=1000),
+        )
+        async with AttioClient(api_key="k", settings=settings) as attio:
+            objects = await attio.list_objects()
+            assert {o["api_slug"] for o in objects} == {"people", "companies", "deals"}
+            refused = 0
+            for n in range(6):
+                try:
+                    await attio.create_record("companies", {"name": [f"C{n}"]})
+                except AttioRateLimited:
+                    refused += 1
+            assert refused >= 2
+        log = fake.requests()
+        assert sum(1 for r in log if r["status"] == 429) == refused
+
+
+def test_empty_workspace_flag() -> None:
+    import httpx
+
+    with fake_attio_process(extra_args=["--empty"]) as fake:
+        assert httpx.get(f"{fake.base_url}/objects").json() == {"data": []}
