@@ -54,7 +54,7 @@ async def test_pagination_is_lazy(fake_attio: FakeAttio, attio_client: AttioClie
     first = await anext(pages)
     assert first["values"]["name"]
     assert len(queries(fake_attio)) == 1
-    await pages.aclose()  # type: ignore[attr-defined]
+    await pages.aclose()
 
 
 async def test_filters_are_sent_and_applied(

@@ -8,7 +8,7 @@ turns Attio's REST API into typed methods and Attio's error bodies into
 from __future__ import annotations
 
 import random
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncGenerator, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, Literal
@@ -16,6 +16,7 @@ from typing import Any, Literal
 import httpx
 
 from attio_automate.attio.breaker import BreakerPolicy, BreakerTransport, CircuitBreaker
+from attio_automate.attio.pagination import FetchPage, collect, paginate
 from attio_automate.attio.ratelimit import Budgets, RateLimits, RateLimitTransport
 from attio_automate.attio.retry import RetryPolicy, RetryTransport
 from attio_automate.clock import Clock, SystemClock
@@ -143,6 +144,18 @@ class AttioClient:
             )
         return body
 
+    def _poster(self, path: str) -> FetchPage:
+        async def fetch(body: JSON) -> list[JSON]:
+            return list(await self._data("POST", path, json=body))
+
+        return fetch
+
+    def _getter(self, path: str, params: Mapping[str, str | int] | None = None) -> FetchPage:
+        async def fetch(page: JSON) -> list[JSON]:
+            return list(await self._data("GET", path, params={**(params or {}), **page}))
+
+        return fetch
+
     async def _data(self, method: str, path: str, **kwargs: Any) -> Any:
         body = await self.request(method, path, **kwargs)
         if not isinstance(body, dict) or "data" not in body:
@@ -175,7 +188,7 @@ class AttioClient:
         self, target: Literal["objects", "lists"], identifier: str
     ) -> list[JSON]:
         """Every attribute of an object or list (slug or id)."""
-        return await self._collect(f"/{target}/{identifier}/attributes", page_size=100)
+        return await collect(self._getter(f"/{target}/{identifier}/attributes"), page_size=100)
 
     async def list_statuses(
         self, target: Literal["objects", "lists"], identifier: str, attribute: str
@@ -202,10 +215,10 @@ class AttioClient:
         sorts: Sequence[Mapping[str, Any]] | None = None,
         page_size: int = 500,
         limit: int | None = None,
-    ) -> AsyncIterator[JSON]:
+    ) -> AsyncGenerator[JSON, None]:
         """Records matching ``filter``, fetched lazily page by page."""
-        return self._paginate(
-            f"/objects/{object}/records/query",
+        return paginate(
+            self._poster(f"/objects/{object}/records/query"),
             filter=filter,
             sorts=sorts,
             page_size=page_size,
@@ -265,10 +278,10 @@ class AttioClient:
         sorts: Sequence[Mapping[str, Any]] | None = None,
         page_size: int = 500,
         limit: int | None = None,
-    ) -> AsyncIterator[JSON]:
+    ) -> AsyncGenerator[JSON, None]:
         """Entries of a list matching ``filter``, fetched lazily page by page."""
-        return self._paginate(
-            f"/lists/{list}/entries/query",
+        return paginate(
+            self._poster(f"/lists/{list}/entries/query"),
             filter=filter,
             sorts=sorts,
             page_size=page_size,
@@ -329,7 +342,7 @@ class AttioClient:
             params["parent_object"] = parent_object
         if parent_record_id:
             params["parent_record_id"] = parent_record_id
-        return await self._collect("/notes", params=params, page_size=50)
+        return await collect(self._getter("/notes", params), page_size=50)
 
     async def create_task(
         self,
@@ -355,48 +368,6 @@ class AttioClient:
             }
         }
         return dict(await self._data("POST", "/tasks", json=body))
-
-    # -- pagination ---------------------------------------------------------------------
-
-    async def _paginate(
-        self,
-        path: str,
-        *,
-        filter: Mapping[str, Any] | None,
-        sorts: Sequence[Mapping[str, Any]] | None,
-        page_size: int,
-        limit: int | None,
-    ) -> AsyncIterator[JSON]:
-        if page_size < 1:
-            raise ValueError("page_size must be at least 1")
-        offset = 0
-        yielded = 0
-        while limit is None or yielded < limit:
-            size = page_size if limit is None else min(page_size, limit - yielded)
-            body: JSON = {"limit": size, "offset": offset}
-            if filter:
-                body["filter"] = dict(filter)
-            if sorts:
-                body["sorts"] = [dict(sort) for sort in sorts]
-            page = await self._data("POST", path, json=body)
-            for item in page:
-                yield item
-            yielded += len(page)
-            offset += len(page)
-            if len(page) < size:
-                return
-
-    async def _collect(
-        self, path: str, *, params: Mapping[str, str | int] | None = None, page_size: int
-    ) -> list[JSON]:
-        """Every item of a GET endpoint paginated by ``limit``/``offset``."""
-        items: list[JSON] = []
-        while True:
-            query = {**(params or {}), "limit": page_size, "offset": len(items)}
-            page = list(await self._data("GET", path, params=query))
-            items.extend(page)
-            if len(page) < page_size:
-                return items
 
 
 def _values(values: Values) -> dict[str, list[Any]]:

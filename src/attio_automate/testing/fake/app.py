@@ -22,6 +22,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from attio_automate.attio.ratelimit import is_read_request
+from attio_automate.testing.fake import activities, entries
 from attio_automate.testing.fake import schema_views as views
 from attio_automate.testing.fake.limits import Fault, WindowLimiter
 from attio_automate.testing.fake.model import JSON, FakeAttioError, not_found
@@ -282,34 +283,34 @@ class FakeAttio:
         w = self.workspace
         data = _data(body)
         if request.method == "POST":
-            entry = w.create_entry(request.path_params["list"], data)
+            entry = entries.create_entry(w, request.path_params["list"], data)
         else:
-            entry = w.assert_entry(request.path_params["list"], data)
+            entry = entries.assert_entry(w, request.path_params["list"], data)
         return _ok(w.render_entry(entry))
 
     async def _entry(self, request: Request, body: Any) -> Any:
         w = self.workspace
         lst, entry_id = request.path_params["list"], request.path_params["entry_id"]
         if request.method == "GET":
-            return _ok(w.render_entry(w.get_entry(lst, entry_id)))
+            return _ok(w.render_entry(entries.get_entry(w, lst, entry_id)))
         if request.method == "DELETE":
-            entry = w.get_entry(lst, entry_id)
+            entry = entries.get_entry(w, lst, entry_id)
             del w.entries[w.get_list(lst).slug][entry.id]
             return {}
         mode = "append" if request.method == "PATCH" else "replace"
-        entry = w.update_entry(lst, entry_id, _data(body).get("entry_values"), mode=mode)
+        entry = entries.update_entry(w, lst, entry_id, _data(body).get("entry_values"), mode=mode)
         return _ok(w.render_entry(entry))
 
     async def _notes(self, request: Request, body: Any) -> Any:
         w = self.workspace
         if request.method == "POST":
-            return _ok(w.render_note(w.create_note(_data(body))))
+            return _ok(activities.render_note(w, activities.create_note(w, _data(body))))
         parent_object = request.query_params.get("parent_object")
         parent_record = request.query_params.get("parent_record_id")
         if parent_object:
             parent_object = w.get_object(parent_object).slug
         notes = [
-            w.render_note(n)
+            activities.render_note(w, n)
             for n in w.notes.values()
             if (not parent_object or n.parent_object == parent_object)
             and (not parent_record or n.parent_record_id == parent_record)
@@ -320,13 +321,13 @@ class FakeAttio:
         note = self.workspace.notes.get(request.path_params["note_id"])
         if note is None:
             raise not_found("Note", request.path_params["note_id"])
-        return _ok(self.workspace.render_note(note))
+        return _ok(activities.render_note(self.workspace, note))
 
     async def _tasks(self, request: Request, body: Any) -> Any:
         w = self.workspace
         if request.method == "POST":
-            return _ok(w.render_task(w.create_task(_data(body))))
-        return _ok(_page([w.render_task(t) for t in w.tasks.values()], request))
+            return _ok(activities.render_task(w, activities.create_task(w, _data(body))))
+        return _ok(_page([activities.render_task(w, t) for t in w.tasks.values()], request))
 
     # -- control API --------------------------------------------------------------------
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
+from attio_automate.testing.fake import values
 from attio_automate.testing.fake.model import JSON, Container, FakeAttioError, Valued
 
 V = TypeVar("V", bound=Valued)
@@ -38,27 +39,10 @@ def filter_error(message: str) -> FakeAttioError:
 
 
 def primary(value: JSON) -> Any:
-    """The scalar a shorthand filter and a sort compare a read value by."""
-    kind = value["attribute_type"]
-    if kind == "email-address":
-        return value["email_address"]
-    if kind == "domain":
-        return value["domain"]
-    if kind == "personal-name":
-        return value["full_name"]
-    if kind == "phone-number":
-        return value["phone_number"]
-    if kind == "status":
-        return value["status"]["title"]
-    if kind == "select":
-        return value["option"]["title"]
-    if kind == "record-reference":
-        return value["target_record_id"]
-    if kind == "actor-reference":
-        return value["referenced_actor_id"]
-    if kind == "currency":
-        return value["currency_value"]
-    return value.get("value")
+    """The scalar a shorthand filter and a sort compare a read value by:
+    statuses and options by title."""
+    found = values.main_field(value)
+    return found.get("title") if isinstance(found, dict) else found
 
 
 def matches(item: Valued, container: Container, condition: Any, render: Render) -> bool:

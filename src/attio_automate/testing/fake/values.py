@@ -189,31 +189,32 @@ def _actor(attribute: Attribute, raw: Any, resolve: MemberResolver) -> JSON:
     raise invalid(attribute, "Expected a workspace member.")
 
 
+#: The field a value of each type is known by; "value" for the rest.
+MAIN_FIELD = {
+    "email-address": "email_address",
+    "domain": "domain",
+    "personal-name": "full_name",
+    "phone-number": "phone_number",
+    "status": "status",
+    "select": "option",
+    "record-reference": "target_record_id",
+    "actor-reference": "referenced_actor_id",
+    "currency": "currency_value",
+}
+
+
+def main_field(value: JSON) -> Any:
+    """The field ``value`` is known by (a status or option as stored or rendered)."""
+    return value.get(MAIN_FIELD.get(value["attribute_type"], "value"))
+
+
 def identity(value: JSON) -> Any:
     """The key a value is compared by: equal keys are the same value."""
-    kind = value["attribute_type"]
-    if kind == "email-address":
-        return value["email_address"]
-    if kind == "domain":
-        return value["domain"]
-    if kind == "personal-name":
-        return value["full_name"].casefold()
-    if kind == "phone-number":
-        return value["phone_number"]
-    if kind == "status":
-        return _choice_id(value["status"], "status_id")
-    if kind == "select":
-        return _choice_id(value["option"], "option_id")
-    if kind == "record-reference":
-        return value["target_record_id"]
-    if kind == "actor-reference":
-        return value["referenced_actor_id"]
-    if kind == "currency":
-        return value["currency_value"]
-    if kind == "text":
-        return value["value"]
-    return value.get("value")
-
-
-def _choice_id(choice: Any, key: str) -> Any:
-    return choice["id"][key] if isinstance(choice, dict) else choice
+    found = main_field(value)
+    if isinstance(found, dict):
+        # A rendered status or option: its id.
+        ids = found["id"]
+        return ids.get("status_id") or ids.get("option_id")
+    if value["attribute_type"] == "personal-name" and isinstance(found, str):
+        return found.casefold()
+    return found

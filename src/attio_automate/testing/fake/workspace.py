@@ -10,7 +10,6 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable, Iterable
-from datetime import datetime
 from typing import Any, TypeVar
 
 from attio_automate.testing.fake import query, values
@@ -68,7 +67,7 @@ class Workspace:
     def token_actor(self) -> JSON:
         return {"type": "api-token", "id": self.api_token_id}
 
-    def _emit(self, event_type: str, ids: JSON) -> None:
+    def emit(self, event_type: str, ids: JSON) -> None:
         for listener in list(self.listeners):
             listener(event_type, {"workspace_id": self.id, **ids})
 
@@ -137,7 +136,7 @@ class Workspace:
 
         return render
 
-    def _values_out(self, container: Container, item: Valued) -> JSON:
+    def values_out(self, container: Container, item: Valued) -> JSON:
         return {
             attribute.slug: [
                 self.render_value(container, attribute, _public(v))
@@ -152,7 +151,7 @@ class Workspace:
             "id": {"workspace_id": self.id, "object_id": obj.id, "record_id": record.id},
             "created_at": record.created_at,
             "web_url": f"https://app.attio.com/{self.slug}/{obj.slug}/{record.id}",
-            "values": self._values_out(obj, record),
+            "values": self.values_out(obj, record),
         }
 
     def render_entry(self, entry: Entry) -> JSON:
@@ -162,12 +161,12 @@ class Workspace:
             "parent_record_id": entry.parent_record_id,
             "parent_object": entry.parent_object,
             "created_at": entry.created_at,
-            "entry_values": self._values_out(lst, entry),
+            "entry_values": self.values_out(lst, entry),
         }
 
     # -- writing values -----------------------------------------------------------------
 
-    def _resolve_record(self, target: str, matching: str, raw: list[Any]) -> str:
+    def resolve_record(self, target: str, matching: str, raw: list[Any]) -> str:
         obj = self.get_object(target)
         records = self.records[obj.slug]
         if matching == "record_id":
@@ -177,7 +176,7 @@ class Workspace:
         attribute = obj.attribute(matching)
         if attribute is None:
             raise not_found("Attribute", matching)
-        wanted = {values.identity(self._parse(attribute, item)) for item in raw}
+        wanted = {values.identity(self.parse(attribute, item)) for item in raw}
         for record in records.values():
             if wanted & {values.identity(v) for v in record.current(attribute.id)}:
                 return record.id
@@ -185,15 +184,15 @@ class Workspace:
             400, "value_not_found", f'No "{obj.slug}" record matches "{matching}".'
         )
 
-    def _parse(self, attribute: Attribute, raw: Any) -> JSON:
+    def parse(self, attribute: Attribute, raw: Any) -> JSON:
         return values.parse(
             attribute,
             raw,
-            resolve_record=self._resolve_record,
+            resolve_record=self.resolve_record,
             resolve_member=self.member_by_email,
         )
 
-    def _parse_all(self, container: Container, raw_values: Any) -> dict[str, list[JSON]]:
+    def parse_values(self, container: Container, raw_values: Any) -> dict[str, list[JSON]]:
         """Parse a ``values`` object: attribute id -> parsed values, deduplicated."""
         if not isinstance(raw_values, dict):
             raise FakeAttioError(400, "validation_type", "values must be an object.")
@@ -213,12 +212,12 @@ class Workspace:
                 raise values.invalid(attribute, "This attribute takes a single value.")
             unique: dict[Any, JSON] = {}
             for item in items:
-                value = self._parse(attribute, item)
+                value = self.parse(attribute, item)
                 unique.setdefault(values.identity(value), value)
             parsed[attribute.id] = list(unique.values())
         return parsed
 
-    def _check_unique(
+    def check_unique(
         self,
         container: Container,
         siblings: Iterable[Valued],
@@ -241,7 +240,7 @@ class Workspace:
                         "already exists.",
                     )
 
-    def _apply(
+    def write_values(
         self,
         container: Container,
         item: Valued,
@@ -281,7 +280,7 @@ class Workspace:
                 changed = True
         return changed
 
-    def _missing_required(self, container: Container, parsed: dict[str, list[JSON]]) -> None:
+    def check_required(self, container: Container, parsed: dict[str, list[JSON]]) -> None:
         for attribute in container.attributes.values():
             if attribute.is_required and not parsed.get(attribute.id):
                 raise FakeAttioError(
@@ -299,13 +298,13 @@ class Workspace:
 
     def create_record(self, object: str, raw_values: Any, *, actor: JSON | None = None) -> Record:
         obj = self.get_object(object)
-        parsed = self._parse_all(obj, raw_values)
-        self._missing_required(obj, parsed)
+        parsed = self.parse_values(obj, raw_values)
+        self.check_required(obj, parsed)
         record = Record(id=new_id(), created_at=self.now(), object_slug=obj.slug)
-        self._check_unique(obj, self.records[obj.slug].values(), record.id, parsed)
-        self._apply(obj, record, parsed, "create", actor or self.token_actor())
+        self.check_unique(obj, self.records[obj.slug].values(), record.id, parsed)
+        self.write_values(obj, record, parsed, "create", actor or self.token_actor())
         self.records[obj.slug][record.id] = record
-        self._emit("record.created", {"object_id": obj.id, "record_id": record.id})
+        self.emit("record.created", {"object_id": obj.id, "record_id": record.id})
         return record
 
     def update_record(
@@ -319,8 +318,8 @@ class Workspace:
     ) -> Record:
         obj = self.get_object(object)
         record = self.get_record(obj.slug, record_id)
-        parsed = self._parse_all(obj, raw_values)
-        self._check_unique(obj, self.records[obj.slug].values(), record.id, parsed)
+        parsed = self.parse_values(obj, raw_values)
+        self.check_unique(obj, self.records[obj.slug].values(), record.id, parsed)
         self._record_changed(obj, record, parsed, mode, actor)
         return record
 
@@ -333,10 +332,10 @@ class Workspace:
         actor: JSON | None,
     ) -> None:
         for attribute_id in parsed:
-            if self._apply(
+            if self.write_values(
                 obj, record, {attribute_id: parsed[attribute_id]}, mode, actor or self.token_actor()
             ):
-                self._emit(
+                self.emit(
                     "record.updated",
                     {"object_id": obj.id, "record_id": record.id, "attribute_id": attribute_id},
                 )
@@ -354,7 +353,7 @@ class Workspace:
                 "validation_type",
                 f'Matching attribute "{attribute.slug}" must be a unique attribute.',
             )
-        parsed = self._parse_all(obj, raw_values)
+        parsed = self.parse_values(obj, raw_values)
         wanted = {values.identity(v) for v in parsed.get(attribute.id, [])}
         if not wanted:
             raise FakeAttioError(
@@ -376,7 +375,7 @@ class Workspace:
         if not found:
             return self.create_record(obj.slug, raw_values, actor=actor)
         record = found[0]
-        self._check_unique(obj, self.records[obj.slug].values(), record.id, parsed)
+        self.check_unique(obj, self.records[obj.slug].values(), record.id, parsed)
         self._record_changed(obj, record, parsed, "append", actor)
         return record
 
@@ -388,7 +387,7 @@ class Workspace:
             for entry_id, entry in list(self.entries[lst.slug].items()):
                 if entry.parent_record_id == record_id:
                     del self.entries[lst.slug][entry_id]
-        self._emit("record.deleted", {"object_id": obj.id, "record_id": record_id})
+        self.emit("record.deleted", {"object_id": obj.id, "record_id": record_id})
 
     def query(self, container: Container, items: Iterable[V], body: Any) -> list[V]:
         if not isinstance(body, dict):
@@ -423,226 +422,6 @@ class Workspace:
             stored = [v for v in stored if v["active_until"] is None]
         return [self.render_value(obj, attribute, _public(v)) for v in stored]
 
-    # -- list entries -------------------------------------------------------------------
-
-    def _parent(self, lst: List, data: Any) -> tuple[str, str, Any]:
-        if not isinstance(data, dict):
-            raise FakeAttioError(400, "validation_type", "data must be an object.")
-        parent_object = data.get("parent_object")
-        parent_record_id = data.get("parent_record_id")
-        if not isinstance(parent_object, str) or not isinstance(parent_record_id, str):
-            raise FakeAttioError(
-                400, "validation_type", "parent_object and parent_record_id are required."
-            )
-        obj = self.get_object(parent_object)
-        if obj.slug != lst.parent_object:
-            raise FakeAttioError(
-                400,
-                "validation_type",
-                f'List "{lst.slug}" takes "{lst.parent_object}" records, not "{obj.slug}".',
-            )
-        self.get_record(obj.slug, parent_record_id)
-        return obj.slug, parent_record_id, data.get("entry_values", {})
-
-    def get_entry(self, list_slug: str, entry_id: str) -> Entry:
-        lst = self.get_list(list_slug)
-        entry = self.entries[lst.slug].get(entry_id)
-        if entry is None:
-            raise not_found("Entry", entry_id)
-        return entry
-
-    def create_entry(self, list_slug: str, data: Any, *, actor: JSON | None = None) -> Entry:
-        lst = self.get_list(list_slug)
-        parent_object, parent_record_id, raw_values = self._parent(lst, data)
-        parsed = self._parse_all(lst, raw_values)
-        entry = Entry(
-            id=new_id(),
-            created_at=self.now(),
-            list_slug=lst.slug,
-            parent_object=parent_object,
-            parent_record_id=parent_record_id,
-        )
-        self._apply(lst, entry, parsed, "create", actor or self.token_actor())
-        self.entries[lst.slug][entry.id] = entry
-        self._emit(
-            "list-entry.created",
-            {
-                "list_id": lst.id,
-                "entry_id": entry.id,
-                "parent_object_id": self.get_object(parent_object).id,
-                "parent_record_id": parent_record_id,
-            },
-        )
-        return entry
-
-    def assert_entry(self, list_slug: str, data: Any, *, actor: JSON | None = None) -> Entry:
-        lst = self.get_list(list_slug)
-        _, parent_record_id, raw_values = self._parent(lst, data)
-        found = [
-            e for e in self.entries[lst.slug].values() if e.parent_record_id == parent_record_id
-        ]
-        if len(found) > 1:
-            raise FakeAttioError(
-                400,
-                "multiple_match_results",
-                f'Record "{parent_record_id}" has several entries in list "{lst.slug}".',
-            )
-        if not found:
-            return self.create_entry(lst.slug, data, actor=actor)
-        return self.update_entry(lst.slug, found[0].id, raw_values, mode="append", actor=actor)
-
-    def update_entry(
-        self,
-        list_slug: str,
-        entry_id: str,
-        raw_values: Any,
-        *,
-        mode: WriteMode,
-        actor: JSON | None = None,
-    ) -> Entry:
-        lst = self.get_list(list_slug)
-        entry = self.get_entry(lst.slug, entry_id)
-        parsed = self._parse_all(lst, raw_values)
-        for attribute_id, new_values in parsed.items():
-            if self._apply(
-                lst, entry, {attribute_id: new_values}, mode, actor or self.token_actor()
-            ):
-                self._emit(
-                    "list-entry.updated",
-                    {
-                        "list_id": lst.id,
-                        "entry_id": entry.id,
-                        "attribute_id": attribute_id,
-                        "parent_object_id": self.get_object(entry.parent_object).id,
-                        "parent_record_id": entry.parent_record_id,
-                    },
-                )
-        return entry
-
-    # -- notes and tasks ----------------------------------------------------------------
-
-    def create_note(self, data: Any, *, actor: JSON | None = None) -> Note:
-        if not isinstance(data, dict):
-            raise FakeAttioError(400, "validation_type", "data must be an object.")
-        missing = [
-            k
-            for k in ("parent_object", "parent_record_id", "title", "format", "content")
-            if k not in data
-        ]
-        if missing:
-            raise FakeAttioError(400, "validation_type", f"Missing required fields: {missing}.")
-        obj = self.get_object(str(data.get("parent_object", "")))
-        record = self.get_record(obj.slug, str(data.get("parent_record_id", "")))
-        content = data.get("content", "")
-        title = data.get("title", "")
-        if not isinstance(content, str) or not isinstance(title, str):
-            raise FakeAttioError(400, "validation_type", "title and content must be strings.")
-        markdown = data.get("format") == "markdown"
-        note = Note(
-            id=new_id(),
-            parent_object=obj.slug,
-            parent_record_id=record.id,
-            title=title,
-            content_markdown=content,
-            content_plaintext=_plaintext(content) if markdown else content,
-            created_by_actor=actor or self.token_actor(),
-            created_at=self.now(),
-        )
-        self.notes[note.id] = note
-        self._emit(
-            "note.created",
-            {"note_id": note.id, "parent_object_id": obj.id, "parent_record_id": record.id},
-        )
-        return note
-
-    def render_note(self, note: Note) -> JSON:
-        return {
-            "id": {"workspace_id": self.id, "note_id": note.id},
-            "parent_object": note.parent_object,
-            "parent_record_id": note.parent_record_id,
-            "title": note.title,
-            "meeting_id": None,
-            "content_plaintext": note.content_plaintext,
-            "content_markdown": note.content_markdown,
-            "tags": [],
-            "created_by_actor": note.created_by_actor,
-            "created_at": note.created_at,
-        }
-
-    def create_task(self, data: Any, *, actor: JSON | None = None) -> Task:
-        if not isinstance(data, dict):
-            raise FakeAttioError(400, "validation_type", "data must be an object.")
-        content = data.get("content")
-        if not isinstance(content, str) or not content or len(content) > 2000:
-            raise FakeAttioError(
-                400, "validation_type", "content must be a string of 1 to 2000 characters."
-            )
-        linked = []
-        for link in data.get("linked_records") or []:
-            target = self.get_object(str(link.get("target_object", "")))
-            record_id = link.get("target_record_id")
-            if not isinstance(record_id, str):
-                matching = [k for k in link if k != "target_object"]
-                record_id = (
-                    self._resolve_record(target.slug, matching[0], link[matching[0]])
-                    if matching
-                    else ""
-                )
-            self.get_record(target.slug, record_id)
-            linked.append({"target_object_id": target.id, "target_record_id": record_id})
-        assignees = []
-        for assignee in data.get("assignees") or []:
-            email = assignee.get("workspace_member_email_address")
-            member_id = (
-                self.member_by_email(email)
-                if isinstance(email, str)
-                else assignee.get("referenced_actor_id")
-            )
-            if member_id not in self.members:
-                raise FakeAttioError(400, "value_not_found", f"Unknown assignee {assignee!r}.")
-            assignees.append(
-                {"referenced_actor_type": "workspace-member", "referenced_actor_id": member_id}
-            )
-        deadline = data.get("deadline_at")
-        if deadline is not None:
-            try:
-                datetime.fromisoformat(str(deadline))
-            except ValueError:
-                raise FakeAttioError(
-                    400, "validation_type", f'deadline_at "{deadline}" is not a timestamp.'
-                ) from None
-        task = Task(
-            id=new_id(),
-            content=content,
-            deadline_at=deadline,
-            is_completed=bool(data.get("is_completed", False)),
-            linked_records=linked,
-            assignees=assignees,
-            created_by_actor=actor or self.token_actor(),
-            created_at=self.now(),
-        )
-        self.tasks[task.id] = task
-        self._emit("task.created", {"task_id": task.id})
-        return task
-
-    def render_task(self, task: Task) -> JSON:
-        return {
-            "id": {"workspace_id": self.id, "task_id": task.id},
-            "content_plaintext": task.content,
-            "deadline_at": task.deadline_at,
-            "is_completed": task.is_completed,
-            "linked_records": task.linked_records,
-            "assignees": task.assignees,
-            "created_by_actor": task.created_by_actor,
-            "created_at": task.created_at,
-        }
-
 
 def _public(stored: JSON) -> JSON:
     return {k: v for k, v in stored.items() if not k.startswith("_")}
-
-
-def _plaintext(markdown: str) -> str:
-    text = re.sub(r"^#{1,6}\s*", "", markdown, flags=re.MULTILINE)
-    text = re.sub(r"[*_`]+", "", text)
-    return re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", text)

@@ -1,0 +1,134 @@
+"""Notes and tasks of the fake workspace."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Any
+
+from attio_automate.testing.fake.model import JSON, FakeAttioError, Note, Task, new_id
+from attio_automate.testing.fake.workspace import Workspace
+
+
+def create_note(w: Workspace, data: Any, *, actor: JSON | None = None) -> Note:
+    if not isinstance(data, dict):
+        raise FakeAttioError(400, "validation_type", "data must be an object.")
+    missing = [
+        k
+        for k in ("parent_object", "parent_record_id", "title", "format", "content")
+        if k not in data
+    ]
+    if missing:
+        raise FakeAttioError(400, "validation_type", f"Missing required fields: {missing}.")
+    obj = w.get_object(str(data.get("parent_object", "")))
+    record = w.get_record(obj.slug, str(data.get("parent_record_id", "")))
+    content = data.get("content", "")
+    title = data.get("title", "")
+    if not isinstance(content, str) or not isinstance(title, str):
+        raise FakeAttioError(400, "validation_type", "title and content must be strings.")
+    markdown = data.get("format") == "markdown"
+    note = Note(
+        id=new_id(),
+        parent_object=obj.slug,
+        parent_record_id=record.id,
+        title=title,
+        content_markdown=content,
+        content_plaintext=_plaintext(content) if markdown else content,
+        created_by_actor=actor or w.token_actor(),
+        created_at=w.now(),
+    )
+    w.notes[note.id] = note
+    w.emit(
+        "note.created",
+        {"note_id": note.id, "parent_object_id": obj.id, "parent_record_id": record.id},
+    )
+    return note
+
+
+def render_note(w: Workspace, note: Note) -> JSON:
+    return {
+        "id": {"workspace_id": w.id, "note_id": note.id},
+        "parent_object": note.parent_object,
+        "parent_record_id": note.parent_record_id,
+        "title": note.title,
+        "meeting_id": None,
+        "content_plaintext": note.content_plaintext,
+        "content_markdown": note.content_markdown,
+        "tags": [],
+        "created_by_actor": note.created_by_actor,
+        "created_at": note.created_at,
+    }
+
+
+def create_task(w: Workspace, data: Any, *, actor: JSON | None = None) -> Task:
+    if not isinstance(data, dict):
+        raise FakeAttioError(400, "validation_type", "data must be an object.")
+    content = data.get("content")
+    if not isinstance(content, str) or not content or len(content) > 2000:
+        raise FakeAttioError(
+            400, "validation_type", "content must be a string of 1 to 2000 characters."
+        )
+    linked = []
+    for link in data.get("linked_records") or []:
+        target = w.get_object(str(link.get("target_object", "")))
+        record_id = link.get("target_record_id")
+        if not isinstance(record_id, str):
+            matching = [k for k in link if k != "target_object"]
+            record_id = (
+                w.resolve_record(target.slug, matching[0], link[matching[0]]) if matching else ""
+            )
+        w.get_record(target.slug, record_id)
+        linked.append({"target_object_id": target.id, "target_record_id": record_id})
+    assignees = []
+    for assignee in data.get("assignees") or []:
+        email = assignee.get("workspace_member_email_address")
+        member_id = (
+            w.member_by_email(email)
+            if isinstance(email, str)
+            else assignee.get("referenced_actor_id")
+        )
+        if member_id not in w.members:
+            raise FakeAttioError(400, "value_not_found", f"Unknown assignee {assignee!r}.")
+        assignees.append(
+            {"referenced_actor_type": "workspace-member", "referenced_actor_id": member_id}
+        )
+    deadline = data.get("deadline_at")
+    if deadline is not None:
+        try:
+            datetime.fromisoformat(str(deadline))
+        except ValueError:
+            raise FakeAttioError(
+                400, "validation_type", f'deadline_at "{deadline}" is not a timestamp.'
+            ) from None
+    task = Task(
+        id=new_id(),
+        content=content,
+        deadline_at=deadline,
+        is_completed=bool(data.get("is_completed", False)),
+        linked_records=linked,
+        assignees=assignees,
+        created_by_actor=actor or w.token_actor(),
+        created_at=w.now(),
+    )
+    w.tasks[task.id] = task
+    w.emit("task.created", {"task_id": task.id})
+    return task
+
+
+def render_task(w: Workspace, task: Task) -> JSON:
+    return {
+        "id": {"workspace_id": w.id, "task_id": task.id},
+        "content_plaintext": task.content,
+        "deadline_at": task.deadline_at,
+        "is_completed": task.is_completed,
+        "linked_records": task.linked_records,
+        "assignees": task.assignees,
+        "created_by_actor": task.created_by_actor,
+        "created_at": task.created_at,
+    }
+
+
+def _plaintext(markdown: str) -> str:
+    text = re.sub(r"^#{1,6}\s*", "", markdown, flags=re.MULTILINE)
+    text = re.sub(r"[*_`]+", "", text)
+    return re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", text)
