@@ -5,17 +5,20 @@ from click.testing import CliRunner
 from attio_automate.cli.main import main
 
 
-def test_demo_shows_the_three_writes() -> None:
+def test_demo_runs_the_example_rules_end_to_end() -> None:
     result = CliRunner().invoke(main, ["demo"])
     assert result.exit_code == 0, result.output
-    assert "asserted person Ada Lovelace" in result.output
-    assert "added to list 'sales' at stage 'Lead'" in result.output
-    assert "added markdown note 'Welcome aboard'" in result.output
-    assert "Attio received 3 writes" in result.output
-    assert (
-        "PUT   /v2/objects/people/records?matching_attribute=email_addresses -> 200"
-        in result.output
-    )
+    out = result.output
+    assert "✓ founders-to-pipeline" in out
+    assert "add_to_list [founders-to-pipeline] -> done" in out
+    assert "upsert_record [company-from-email] -> done" in out
+    assert "create_task [deal-won-onboarding] -> done" in out
+    assert "previous = 'Lead' differs from 'Won 🎉'" in out
+    assert "dropped by the loop guard" in out
+    assert "description 'Customer since" in out
+    assert "stage 'Customer'" in out
+    assert "company Analytical (analytical.example)" in out
+    assert "error" not in out
 
 
 def test_fake_attio_rejects_bad_flags_without_a_traceback() -> None:

@@ -10,6 +10,8 @@
         ├── AttioTransportError        no usable answer (connect, read, timeout)
         │   └── AttioOutcomeUnknown    a non-idempotent write may or may not have happened
         └── AttioUnavailable           the circuit breaker is open: Attio is not called
+    ├── ActionError                    an action cannot run as asked (permanent)
+    └── ConfigError                    a rules file, plugin or setting is wrong
 
 Callers that only care whether to try again later use ``error.retryable``.
 """
@@ -143,3 +145,21 @@ def _default_type(status_code: int) -> str:
 def _describe(body: Any) -> str:
     text = body if isinstance(body, str) else repr(body)
     return text[:500] if text else "no error message in the response"
+
+
+class ActionError(AttioAutomateError):
+    """An action cannot do what it was asked (bad parameters, no record to act
+    on, an unknown action).  Permanent: retrying the same input fails again."""
+
+    retryable = False
+
+
+class ConfigError(AttioAutomateError):
+    """Something the user wrote is wrong: a rules file, a plugin, a setting.
+
+    ``problems`` are ``FILE:LINE:COL: message`` lines (or plain messages).
+    """
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("\n".join(problems))

@@ -6,6 +6,8 @@ import anyio
 import click
 
 from attio_automate.cli.fake import fake_attio
+from attio_automate.cli.plugins import plugins
+from attio_automate.cli.rules import rules
 from attio_automate.demo import run_demo
 
 
@@ -22,3 +24,5 @@ def demo() -> None:
 
 
 main.add_command(fake_attio)
+main.add_command(rules)
+main.add_command(plugins)

@@ -41,6 +41,7 @@ def create_note(w: Workspace, data: Any, *, actor: JSON | None = None) -> Note:
     w.emit(
         "note.created",
         {"note_id": note.id, "parent_object_id": obj.id, "parent_record_id": record.id},
+        actor,
     )
     return note
 
@@ -111,7 +112,7 @@ def create_task(w: Workspace, data: Any, *, actor: JSON | None = None) -> Task:
         created_at=w.now(),
     )
     w.tasks[task.id] = task
-    w.emit("task.created", {"task_id": task.id})
+    w.emit("task.created", {"task_id": task.id}, actor)
     return task
 
 

@@ -36,12 +36,19 @@ def get_entry(w: Workspace, list_slug: str, entry_id: str) -> Entry:
     return entry
 
 
-def create_entry(w: Workspace, list_slug: str, data: Any, *, actor: JSON | None = None) -> Entry:
+def create_entry(
+    w: Workspace,
+    list_slug: str,
+    data: Any,
+    *,
+    actor: JSON | None = None,
+    entry_id: str | None = None,
+) -> Entry:
     lst = w.get_list(list_slug)
     parent_object, parent_record_id, raw_values = _parent(w, lst, data)
     parsed = w.parse_values(lst, raw_values)
     entry = Entry(
-        id=new_id(),
+        id=entry_id or new_id(),
         created_at=w.now(),
         list_slug=lst.slug,
         parent_object=parent_object,
@@ -57,6 +64,7 @@ def create_entry(w: Workspace, list_slug: str, data: Any, *, actor: JSON | None 
             "parent_object_id": w.get_object(parent_object).id,
             "parent_record_id": parent_record_id,
         },
+        actor,
     )
     return entry
 
@@ -99,5 +107,6 @@ def update_entry(
                     "parent_object_id": w.get_object(entry.parent_object).id,
                     "parent_record_id": entry.parent_record_id,
                 },
+                actor,
             )
     return entry

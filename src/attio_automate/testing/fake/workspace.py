@@ -57,7 +57,9 @@ class Workspace:
         self.notes: dict[str, Note] = {}
         self.tasks: dict[str, Task] = {}
         #: Called after every change with (event_type, ids); webhook emission hooks in here.
-        self.listeners: list[Callable[[str, JSON], None]] = []
+        #: Called after every change with the event in Attio's webhook shape
+        #: (``event_type``, ``id``, ``actor``); webhook emission hooks in here.
+        self.listeners: list[Callable[[JSON], None]] = []
 
     # -- helpers ------------------------------------------------------------------------
 
@@ -67,9 +69,15 @@ class Workspace:
     def token_actor(self) -> JSON:
         return {"type": "api-token", "id": self.api_token_id}
 
-    def emit(self, event_type: str, ids: JSON) -> None:
+    def emit(self, event_type: str, ids: JSON, actor: JSON | None) -> None:
+        """Tell the listeners about a change, as Attio's webhook event."""
+        event = {
+            "event_type": event_type,
+            "id": {"workspace_id": self.id, **ids},
+            "actor": dict(actor or self.token_actor()),
+        }
         for listener in list(self.listeners):
-            listener(event_type, {"workspace_id": self.id, **ids})
+            listener(event)
 
     def get_object(self, slug_or_id: str) -> Object:
         found = self.objects.get(slug_or_id) or next(
@@ -296,15 +304,22 @@ class Workspace:
             raise not_found("Record", record_id)
         return record
 
-    def create_record(self, object: str, raw_values: Any, *, actor: JSON | None = None) -> Record:
+    def create_record(
+        self,
+        object: str,
+        raw_values: Any,
+        *,
+        actor: JSON | None = None,
+        record_id: str | None = None,
+    ) -> Record:
         obj = self.get_object(object)
         parsed = self.parse_values(obj, raw_values)
         self.check_required(obj, parsed)
-        record = Record(id=new_id(), created_at=self.now(), object_slug=obj.slug)
+        record = Record(id=record_id or new_id(), created_at=self.now(), object_slug=obj.slug)
         self.check_unique(obj, self.records[obj.slug].values(), record.id, parsed)
         self.write_values(obj, record, parsed, "create", actor or self.token_actor())
         self.records[obj.slug][record.id] = record
-        self.emit("record.created", {"object_id": obj.id, "record_id": record.id})
+        self.emit("record.created", {"object_id": obj.id, "record_id": record.id}, actor)
         return record
 
     def update_record(
@@ -338,6 +353,7 @@ class Workspace:
                 self.emit(
                     "record.updated",
                     {"object_id": obj.id, "record_id": record.id, "attribute_id": attribute_id},
+                    actor,
                 )
 
     def assert_record(
@@ -379,7 +395,7 @@ class Workspace:
         self._record_changed(obj, record, parsed, "append", actor)
         return record
 
-    def delete_record(self, object: str, record_id: str) -> None:
+    def delete_record(self, object: str, record_id: str, *, actor: JSON | None = None) -> None:
         obj = self.get_object(object)
         self.get_record(obj.slug, record_id)
         del self.records[obj.slug][record_id]
@@ -387,7 +403,7 @@ class Workspace:
             for entry_id, entry in list(self.entries[lst.slug].items()):
                 if entry.parent_record_id == record_id:
                     del self.entries[lst.slug][entry_id]
-        self.emit("record.deleted", {"object_id": obj.id, "record_id": record_id})
+        self.emit("record.deleted", {"object_id": obj.id, "record_id": record_id}, actor)
 
     def query(self, container: Container, items: Iterable[V], body: Any) -> list[V]:
         if not isinstance(body, dict):

@@ -1,0 +1,174 @@
+"""The built-in actions, registered through the same hook plugins use.
+
+- ``upsert_record``: create or update a record by a unique attribute.
+- ``update_record``: change values of a record (the event's by default).
+- ``add_to_list``: put a record in a list, once per record unless told otherwise.
+- ``add_note``: a markdown (or plain text) note on a record.
+- ``create_task``: a task with a deadline and assignees, linked to the record.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from attio_automate.actions.targets import summary, target_record, write_values
+from attio_automate.bus.context import ActionContext, RegisterAction
+from attio_automate.bus.hookspecs import hookimpl
+from attio_automate.errors import ActionError
+
+PLUGIN_NAME = "builtin-actions"
+
+_SLUG = {"type": "string", "minLength": 1}
+_VALUES = {"type": "object", "additionalProperties": True}
+_RECORD = {"object": _SLUG, "record_id": _SLUG}
+
+UPSERT_SCHEMA = {
+    "type": "object",
+    "properties": {"object": _SLUG, "matching_attribute": _SLUG, "values": _VALUES},
+    "required": ["object", "matching_attribute", "values"],
+    "additionalProperties": False,
+}
+UPDATE_SCHEMA = {
+    "type": "object",
+    "properties": {**_RECORD, "values": _VALUES, "overwrite": {"type": "boolean"}},
+    "required": ["values"],
+    "additionalProperties": False,
+}
+ADD_TO_LIST_SCHEMA = {
+    "type": "object",
+    "properties": {**_RECORD, "list": _SLUG, "entry_values": _VALUES, "once": {"type": "boolean"}},
+    "required": ["list"],
+    "additionalProperties": False,
+}
+ADD_NOTE_SCHEMA = {
+    "type": "object",
+    "properties": {
+        **_RECORD,
+        "title": {"type": "string"},
+        "content": {"type": "string"},
+        "format": {"enum": ["markdown", "plaintext"]},
+    },
+    "required": ["title", "content"],
+    "additionalProperties": False,
+}
+CREATE_TASK_SCHEMA = {
+    "type": "object",
+    "properties": {
+        **_RECORD,
+        "content": {"type": "string", "minLength": 1, "maxLength": 2000},
+        "deadline": {"type": "string"},
+        "deadline_in_days": {"type": "number", "minimum": 0},
+        "assignees": {"type": "array", "items": {"type": "string", "minLength": 3}},
+        "link": {"type": "boolean"},
+    },
+    "required": ["content"],
+    "additionalProperties": False,
+}
+
+
+async def upsert_record(ctx: ActionContext, params: Mapping[str, Any]) -> Any:
+    obj = params["object"]
+    values = await write_values(ctx.schema, "objects", obj, params["values"])
+    record = await ctx.attio.assert_record(
+        obj, matching_attribute=params["matching_attribute"], values=values
+    )
+    return {"object": obj, **summary("record_id", record, "record_id")}
+
+
+async def update_record(ctx: ActionContext, params: Mapping[str, Any]) -> Any:
+    obj, record_id = target_record(ctx, params)
+    values = await write_values(ctx.schema, "objects", obj, params["values"])
+    record = await ctx.attio.update_record(
+        obj, record_id, values, overwrite=bool(params.get("overwrite", False))
+    )
+    return {"object": obj, **summary("record_id", record, "record_id")}
+
+
+async def add_to_list(ctx: ActionContext, params: Mapping[str, Any]) -> Any:
+    obj, record_id = target_record(ctx, params)
+    lst = params["list"]
+    values = await write_values(ctx.schema, "lists", lst, params.get("entry_values") or {})
+    add = ctx.attio.assert_entry if params.get("once", True) else ctx.attio.create_entry
+    entry = await add(lst, parent_object=obj, parent_record_id=record_id, entry_values=values)
+    return {"list": lst, **summary("entry_id", entry, "entry_id")}
+
+
+async def add_note(ctx: ActionContext, params: Mapping[str, Any]) -> Any:
+    obj, record_id = target_record(ctx, params)
+    note = await ctx.attio.create_note(
+        parent_object=obj,
+        parent_record_id=record_id,
+        title=params["title"],
+        content=params["content"],
+        format=params.get("format", "markdown"),
+    )
+    return summary("note_id", note, "note_id")
+
+
+async def create_task(ctx: ActionContext, params: Mapping[str, Any]) -> Any:
+    deadline = params.get("deadline")
+    if deadline is None and "deadline_in_days" in params:
+        moment = datetime.now(UTC) + timedelta(days=float(params["deadline_in_days"]))
+        deadline = moment.strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    elif deadline is not None:
+        deadline = _timestamp(str(deadline))
+    linked = []
+    if params.get("link", True) and (params.get("record_id") or ctx.event.record):
+        obj, record_id = target_record(ctx, params)
+        linked.append({"target_object": obj, "target_record_id": record_id})
+    task = await ctx.attio.create_task(
+        content=params["content"],
+        deadline_at=deadline,
+        linked_records=linked,
+        assignees=[
+            {"workspace_member_email_address": email} for email in params.get("assignees", [])
+        ],
+    )
+    return summary("task_id", task, "task_id")
+
+
+def _timestamp(text: str) -> str:
+    """A date or date-time as Attio's UTC timestamp."""
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise ActionError(f"deadline {text!r} is not an ISO 8601 date or date-time") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+
+
+@hookimpl
+def register_actions(register: RegisterAction) -> None:
+    register(
+        "upsert_record",
+        upsert_record,
+        schema=UPSERT_SCHEMA,
+        description="Create or update a record matched by a unique attribute.",
+    )
+    register(
+        "update_record",
+        update_record,
+        schema=UPDATE_SCHEMA,
+        description="Update values of a record (the event's record by default).",
+    )
+    register(
+        "add_to_list",
+        add_to_list,
+        schema=ADD_TO_LIST_SCHEMA,
+        description="Add the record to a list (one entry per record unless once: false).",
+    )
+    register(
+        "add_note",
+        add_note,
+        schema=ADD_NOTE_SCHEMA,
+        description="Add a markdown note to the record.",
+    )
+    register(
+        "create_task",
+        create_task,
+        schema=CREATE_TASK_SCHEMA,
+        description="Create a task linked to the record, with deadline and assignees.",
+    )

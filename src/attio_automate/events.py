@@ -1,0 +1,62 @@
+"""Attio webhook events as the runner sees them."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+#: Where the thing an event is about sits in its ``id``, most specific first.
+_SUBJECT_KEYS = (
+    "entry_id",
+    "record_id",
+    "note_id",
+    "task_id",
+    "comment_id",
+    "call_recording_id",
+    "list_id",
+    "attribute_id",
+    "workspace_member_id",
+)
+
+
+@dataclass(frozen=True)
+class AttioEvent:
+    """One event of a webhook delivery.
+
+    ``id`` holds Attio's ids for the event's subject (``object_id`` and
+    ``record_id`` for ``record.*``, ``list_id`` and ``entry_id`` for
+    ``list-entry.*``...).  ``actor`` is who made the change.
+    """
+
+    event_type: str
+    id: Mapping[str, str] = field(default_factory=dict)
+    actor: Mapping[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_json(cls, raw: Mapping[str, Any]) -> AttioEvent:
+        """Build from one item of a delivery's ``events`` array (already validated)."""
+        ids = raw.get("id") or {}
+        actor = raw.get("actor") or {}
+        return cls(
+            event_type=str(raw["event_type"]),
+            id={str(k): str(v) for k, v in ids.items() if v is not None},
+            actor=dict(actor),
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {"event_type": self.event_type, "id": dict(self.id), "actor": dict(self.actor)}
+
+    @property
+    def family(self) -> str:
+        """The part before the dot: ``record``, ``list-entry``, ``note``..."""
+        return self.event_type.split(".", 1)[0]
+
+    @property
+    def ordering_key(self) -> str:
+        """Events with the same key run one at a time, in arrival order:
+        the record, entry or note (or other subject) the event is about."""
+        for key in _SUBJECT_KEYS:
+            if key in self.id:
+                return f"{key.removesuffix('_id')}:{self.id[key]}"
+        return f"type:{self.event_type}"

@@ -1,0 +1,122 @@
+"""Enrichment: from an event's ids to slugs, the record, what changed and before."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from attio_automate.attio.client import AttioClient
+from attio_automate.attio.schema import SchemaCache
+from attio_automate.attio.values import simplify_value, simplify_values
+from attio_automate.bus.context import EventContext
+from attio_automate.errors import AttioAPIError
+from attio_automate.events import AttioEvent
+
+JSON = dict[str, Any]
+
+
+async def enrich(
+    event: AttioEvent, *, key: str, attio: AttioClient, schema: SchemaCache
+) -> EventContext:
+    """The event with slugs resolved and its record (or entry) fetched.
+
+    A record or entry that no longer exists leaves ``record``/``entry`` None
+    and sets ``gone``: a 404 is an answer, not an outage.  Schema events
+    invalidate the schema cache first.
+    """
+    ctx = EventContext(event=event, key=key, attio=attio, schema=schema)
+    ids = event.id
+    family = event.family
+    if family in ("object-attribute", "list-attribute"):
+        if family == "object-attribute":
+            schema.invalidate("objects", ids.get("object_id"))
+        else:
+            schema.invalidate("lists", ids.get("list_id"))
+        return ctx
+    if family == "record" and "object_id" in ids:
+        ctx.object = (await schema.object(ids["object_id"])).slug
+        record_id = ids.get("record_id")
+        if record_id and not event.event_type.endswith(".deleted"):
+            ctx.record = await _record(ctx, ctx.object, record_id)
+            if ctx.record is not None and event.event_type == "record.updated":
+                await _changed(ctx, ids.get("attribute_id"))
+        elif event.event_type.endswith(".deleted"):
+            ctx.gone = True
+    elif family == "list-entry" and "list_id" in ids:
+        lst = await schema.list(ids["list_id"])
+        ctx.list, ctx.object = lst.slug, lst.parent_object
+        entry_id = ids.get("entry_id")
+        if entry_id and not event.event_type.endswith(".deleted"):
+            ctx.entry = await _entry(ctx, lst.slug, entry_id)
+        else:
+            ctx.gone = True
+        parent = ids.get("parent_record_id") or (ctx.entry or {}).get("parent_record_id")
+        if parent and ctx.object:
+            ctx.record = await _record(ctx, ctx.object, parent, mark_gone=False)
+    elif ids.get("parent_object_id") and ids.get("parent_record_id"):
+        ctx.object = (await schema.object(ids["parent_object_id"])).slug
+        ctx.record = await _record(ctx, ctx.object, ids["parent_record_id"], mark_gone=False)
+    return ctx
+
+
+async def _record(
+    ctx: EventContext, obj: str, record_id: str, *, mark_gone: bool = True
+) -> JSON | None:
+    try:
+        raw = await ctx.attio.get_record(obj, record_id)
+    except AttioAPIError as exc:
+        if exc.status_code != 404:
+            raise
+        ctx.gone = ctx.gone or mark_gone
+        ctx.trace.notes.append(f"record {obj}/{record_id} is gone (404)")
+        return None
+    attributes = (await ctx.schema.attributes("objects", obj)).by_slug
+    return {
+        **simplify_values(raw.get("values", {}), attributes),
+        "record_id": record_id,
+        "object": obj,
+        "web_url": raw.get("web_url"),
+        "raw": raw.get("values", {}),
+    }
+
+
+async def _entry(ctx: EventContext, lst: str, entry_id: str) -> JSON | None:
+    try:
+        raw = await ctx.attio.get_entry(lst, entry_id)
+    except AttioAPIError as exc:
+        if exc.status_code != 404:
+            raise
+        ctx.gone = True
+        ctx.trace.notes.append(f"entry {lst}/{entry_id} is gone (404)")
+        return None
+    attributes = (await ctx.schema.attributes("lists", lst)).by_slug
+    return {
+        **simplify_values(raw.get("entry_values", {}), attributes),
+        "entry_id": entry_id,
+        "list": lst,
+        "parent_record_id": raw.get("parent_record_id"),
+        "raw": raw.get("entry_values", {}),
+    }
+
+
+async def _changed(ctx: EventContext, attribute_id: str | None) -> None:
+    """``changed`` (the attribute's slug) and ``previous`` (its former value)."""
+    if not attribute_id or ctx.object is None or ctx.record is None:
+        return
+    attribute = (await ctx.schema.attributes("objects", ctx.object)).get(attribute_id)
+    if attribute is None:
+        # Created since the schema was cached: look again once.
+        ctx.schema.invalidate("objects", ctx.object)
+        attribute = (await ctx.schema.attributes("objects", ctx.object)).get(attribute_id)
+    if attribute is None:
+        return
+    ctx.changed = attribute.slug
+    history = await ctx.attio.attribute_values(
+        ctx.object, ctx.record["record_id"], attribute.slug, show_historic=True
+    )
+    ended = [v for v in history if v.get("active_until")]
+    if not ended:
+        ctx.previous = [] if attribute.is_multiselect else None
+        return
+    last = max(v["active_until"] for v in ended)
+    former = [simplify_value(v) for v in ended if v["active_until"] == last]
+    ctx.previous = former if attribute.is_multiselect else former[0]

@@ -1,0 +1,100 @@
+"""The rules engine, a built-in plugin on the public ``handle_event`` hook."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from fnmatch import fnmatchcase
+from typing import Any
+
+from jinja2.sandbox import SandboxedEnvironment
+
+from attio_automate.bus.context import EventContext
+from attio_automate.bus.hookspecs import hookimpl
+from attio_automate.rules import templates
+from attio_automate.rules.conditions import holds
+from attio_automate.rules.model import ActionCall, Rule, RuleSet
+
+
+@dataclass
+class Decision:
+    """What one rule made of one event."""
+
+    rule: str
+    matched: bool
+    reason: str
+    actions: list[ActionCall] = field(default_factory=list)
+    error: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"rule": self.rule, "matched": self.matched, "reason": self.reason}
+        if self.actions:
+            data["actions"] = [{"action": a.action, "with": dict(a.params)} for a in self.actions]
+        if self.error:
+            data["error"] = self.error
+        return data
+
+
+class RulesEngine:
+    """Evaluates a rule set against events; plugs into the bus as ``rules``.
+
+    :meth:`replace` swaps the rules atomically (reload), so an event is
+    always judged by one whole rule set.
+    """
+
+    PLUGIN_NAME = "rules"
+
+    def __init__(self, rules: RuleSet, *, env: SandboxedEnvironment | None = None) -> None:
+        self.rules = rules
+        self.env = env or templates.make_environment()
+
+    def replace(self, rules: RuleSet) -> None:
+        self.rules = rules
+
+    def decide(self, event: EventContext) -> list[Decision]:
+        """Each rule's decision about ``event``, actions rendered; nothing is planned."""
+        context = event.template_context()
+        return [self._decide(rule, event, context) for rule in self.rules.rules]
+
+    def _decide(self, rule: Rule, event: EventContext, context: dict[str, Any]) -> Decision:
+        event_type = event.event.event_type
+        if not rule.enabled:
+            return Decision(rule.id, False, "rule is disabled")
+        if not any(fnmatchcase(event_type, pattern) for pattern in rule.on):
+            return Decision(rule.id, False, f"event {event_type} is not in on: {list(rule.on)}")
+        subject = event.list if event.event.family == "list-entry" else event.object
+        if rule.object and rule.object != subject:
+            return Decision(rule.id, False, f"object {subject!r} is not {rule.object!r}")
+        if rule.list and rule.list != event.list:
+            return Decision(rule.id, False, f"list {event.list!r} is not {rule.list!r}")
+        scope = {**context, "rule": {"id": rule.id, "description": rule.description}}
+        reasons = []
+        try:
+            for condition in rule.when:
+                verdict, reason = holds(condition, scope, self.env)
+                if not verdict:
+                    return Decision(rule.id, False, f"condition failed: {reason}")
+                reasons.append(reason)
+            actions = [
+                ActionCall(call.action, templates.render_params(self.env, call.params, scope))
+                for call in rule.do
+            ]
+        except templates.TemplateProblem as exc:
+            return Decision(rule.id, False, "template error", error=str(exc))
+        reason = "; ".join(reasons) if reasons else f"event {event_type} matched"
+        return Decision(rule.id, True, reason, actions)
+
+    @hookimpl
+    def handle_event(self, event: EventContext) -> None:
+        for decision in self.decide(event):
+            event.trace.decisions.append(decision.to_json())
+            if decision.error:
+                event.trace.errors.append(
+                    {
+                        "plugin": self.PLUGIN_NAME,
+                        "rule": decision.rule,
+                        "error": decision.error,
+                        "permanent": True,
+                    }
+                )
+            for call in decision.actions:
+                event.plan(call.action, call.params, source=decision.rule)

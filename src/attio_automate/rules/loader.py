@@ -1,0 +1,231 @@
+"""Loading a rules file: YAML, then the JSON Schema, then meaning.
+
+Every problem is reported as ``FILE:LINE:COL: message`` and all of them are
+reported at once; a file with any problem yields no rules at all.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from jinja2.sandbox import SandboxedEnvironment
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import ValidationError, best_match
+
+from attio_automate.actions.registry import ActionRegistry
+from attio_automate.errors import ConfigError
+from attio_automate.rules import templates
+from attio_automate.rules.model import (
+    ActionCall,
+    Condition,
+    FieldCondition,
+    Group,
+    Rule,
+    RuleSet,
+    TemplateCondition,
+)
+from attio_automate.rules.schema import OPERATORS, RULES_SCHEMA
+from attio_automate.rules.yamlpos import Located, YamlError, load
+
+_VALIDATOR = Draft202012Validator(RULES_SCHEMA)
+_FIELD_ROOTS = templates.CONTEXT_NAMES - {"rule"}
+
+
+class _Problems:
+    def __init__(self, filename: str, located: Located) -> None:
+        self.filename = filename
+        self.located = located
+        self.items: list[tuple[int, int, str]] = []
+
+    def add(self, path: tuple[str | int, ...], message: str, *, key: bool = False) -> None:
+        line, column = self.located.position(path, key=key)
+        self.items.append((line, column, message))
+
+    def lines(self) -> list[str]:
+        return [
+            f"{self.filename}:{line}:{column}: {message}"
+            for line, column, message in sorted(set(self.items))
+        ]
+
+
+def load_rules_file(
+    path: str | Path, *, registry: ActionRegistry, env: SandboxedEnvironment | None = None
+) -> RuleSet:
+    """Load and check the rules in ``path``; raise :class:`ConfigError` on any problem."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError([f"{path}: cannot read: {exc.strerror or exc}"]) from None
+    except UnicodeDecodeError:
+        raise ConfigError([f"{path}:1:1: not UTF-8 text"]) from None
+    return load_rules(text, filename=str(path), registry=registry, env=env)
+
+
+def load_rules(
+    text: str,
+    *,
+    filename: str = "<rules>",
+    registry: ActionRegistry,
+    env: SandboxedEnvironment | None = None,
+) -> RuleSet:
+    """Load and check rules from YAML ``text``."""
+    try:
+        located = load(text)
+    except YamlError as exc:
+        raise ConfigError([f"{filename}:{exc.line}:{exc.column}: {exc.message}"]) from None
+    problems = _Problems(filename, located)
+    data = located.data
+    if data is None:
+        problems.add((), "the file is empty: expected 'version: 1' and 'rules:'")
+        raise ConfigError(problems.lines())
+    broken: set[int] = set()
+    for error in _VALIDATOR.iter_errors(data):
+        _schema_problem(error, problems)
+        path = list(error.absolute_path)
+        broken.add(path[1] if len(path) > 1 and path[0] == "rules" else -1)
+    if -1 in broken:
+        raise ConfigError(problems.lines())
+    # Rules that passed the schema are checked further, so one run reports all.
+    candidates = [(i, r) for i, r in enumerate(data["rules"]) if i not in broken]
+    rules = _compile(candidates, problems, registry, env or templates.make_environment())
+    if problems.items:
+        raise ConfigError(problems.lines())
+    used = frozenset(call.action for rule in rules for call in rule.do)
+    return RuleSet(tuple(rules), filename, used)
+
+
+def _schema_problem(error: ValidationError, problems: _Problems) -> None:
+    if error.validator in ("anyOf", "oneOf") and error.context:
+        deepest = best_match(error.context)
+        if len(deepest.absolute_path) > 0 or deepest.validator != "type":
+            error = deepest
+    path = tuple(error.absolute_path)
+    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+        schema = error.schema if isinstance(error.schema, dict) else {}
+        allowed = set(schema.get("properties", {}))
+        for key in error.instance:
+            if key not in allowed:
+                problems.add(
+                    (*path, key),
+                    f"unknown key {key!r} (expected one of: {', '.join(sorted(allowed))})",
+                    key=True,
+                )
+        return
+    if error.validator == "required":
+        problems.add(path, f"missing {error.message.split(' is a required')[0]}")
+        return
+    where = ".".join(str(p) for p in path) or "the file"
+    problems.add(path, f"{where}: {error.message}")
+
+
+def _compile(
+    raw_rules: list[tuple[int, dict[str, Any]]],
+    problems: _Problems,
+    registry: ActionRegistry,
+    env: SandboxedEnvironment,
+) -> list[Rule]:
+    rules: list[Rule] = []
+    seen: dict[str, int] = {}
+    for index, raw in raw_rules:
+        base: tuple[str | int, ...] = ("rules", index)
+        rule_id = raw["id"]
+        if rule_id in seen:
+            line, _ = problems.located.position(("rules", seen[rule_id], "id"))
+            problems.add((*base, "id"), f"duplicate rule id {rule_id!r} (first at line {line})")
+        seen.setdefault(rule_id, index)
+        on = raw["on"]
+        when = tuple(
+            _condition(c, (*base, "when", i), problems, env)
+            for i, c in enumerate(raw.get("when", []))
+        )
+        calls = []
+        for i, step in enumerate(raw["do"]):
+            where = (*base, "do", i)
+            params = step.get("with", {})
+            for sub_path, message in registry.check(step["action"], params, templated=True):
+                target = (
+                    (*where, "action")
+                    if not sub_path and "unknown action" in message
+                    else (*where, "with", *sub_path)
+                )
+                problems.add(target, f"action {step['action']!r}: {message}")
+            _check_templates(params, (*where, "with"), problems, env)
+            calls.append(ActionCall(step["action"], params))
+        line, column = problems.located.position(base)
+        rules.append(
+            Rule(
+                id=rule_id,
+                on=(on,) if isinstance(on, str) else tuple(on),
+                description=raw.get("description", ""),
+                object=raw.get("object"),
+                list=raw.get("list"),
+                enabled=raw.get("enabled", True),
+                when=when,
+                do=tuple(calls),
+                origin=f"{problems.filename}:{line}:{column}",
+            )
+        )
+    return rules
+
+
+def _condition(
+    raw: Any, path: tuple[str | int, ...], problems: _Problems, env: SandboxedEnvironment
+) -> Condition:
+    if isinstance(raw, str):
+        _check_template(raw, path, problems, env)
+        return TemplateCondition(raw)
+    for kind in ("any", "all"):
+        if kind in raw:
+            return Group(
+                kind,
+                tuple(
+                    _condition(c, (*path, kind, i), problems, env) for i, c in enumerate(raw[kind])
+                ),
+            )
+    if "not" in raw:
+        return Group("not", (_condition(raw["not"], (*path, "not"), problems, env),))
+    operator = next(op for op in OPERATORS if op in raw)
+    field_path = raw["field"]
+    root = field_path.split(".", 1)[0]
+    if root not in _FIELD_ROOTS:
+        problems.add(
+            (*path, "field"),
+            f"field {field_path!r} must start with one of: {', '.join(sorted(_FIELD_ROOTS))}",
+        )
+    value = raw[operator]
+    pattern = None
+    if operator == "matches":
+        try:
+            pattern = re.compile(str(value))
+        except re.error as exc:
+            problems.add((*path, operator), f"bad regular expression: {exc}")
+    elif operator == "in" and not isinstance(value, list):
+        problems.add((*path, operator), "'in' takes a list")
+    elif operator == "exists" and not isinstance(value, bool):
+        problems.add((*path, operator), "'exists' takes true or false")
+    return FieldCondition(field_path, operator, value, pattern)
+
+
+def _check_templates(
+    value: Any, path: tuple[str | int, ...], problems: _Problems, env: SandboxedEnvironment
+) -> None:
+    if isinstance(value, dict):
+        for key, sub in value.items():
+            _check_templates(sub, (*path, key), problems, env)
+    elif isinstance(value, list):
+        for i, sub in enumerate(value):
+            _check_templates(sub, (*path, i), problems, env)
+    elif templates.is_template(value):
+        _check_template(value, path, problems, env)
+
+
+def _check_template(
+    text: str, path: tuple[str | int, ...], problems: _Problems, env: SandboxedEnvironment
+) -> None:
+    try:
+        templates.check(env, text)
+    except templates.TemplateProblem as exc:
+        problems.add(path, str(exc))

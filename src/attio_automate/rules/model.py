@@ -1,0 +1,58 @@
+"""Compiled rules: what a rules file says, checked and ready to evaluate."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class FieldCondition:
+    field: str
+    operator: str
+    value: Any
+    pattern: re.Pattern[str] | None = None
+
+
+@dataclass(frozen=True)
+class TemplateCondition:
+    template: str
+
+
+@dataclass(frozen=True)
+class Group:
+    kind: str  # "any" | "all" | "not"
+    items: tuple[Condition, ...]
+
+
+Condition = FieldCondition | TemplateCondition | Group
+
+
+@dataclass(frozen=True)
+class ActionCall:
+    action: str
+    params: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    on: tuple[str, ...]
+    description: str = ""
+    object: str | None = None
+    list: str | None = None
+    enabled: bool = True
+    when: tuple[Condition, ...] = ()
+    do: tuple[ActionCall, ...] = ()
+    #: Where the rule starts in its file, for messages.
+    origin: str = ""
+
+
+@dataclass(frozen=True)
+class RuleSet:
+    rules: tuple[Rule, ...] = ()
+    source: str = ""
+    #: Action names the rules use, for listing.
+    actions_used: frozenset[str] = field(default_factory=frozenset)

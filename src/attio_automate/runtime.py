@@ -1,0 +1,71 @@
+"""Assembling the pieces: plugins, actions, rules and the event processor."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from attio_automate.actions import builtin
+from attio_automate.actions.registry import ActionRegistry
+from attio_automate.attio.client import AttioClient
+from attio_automate.attio.schema import SchemaCache
+from attio_automate.bus.bus import HookBus
+from attio_automate.bus.manager import PluginLoadError, build_plugin_manager
+from attio_automate.errors import ConfigError
+from attio_automate.processing.processor import EventProcessor
+from attio_automate.rules.engine import RulesEngine
+from attio_automate.rules.loader import load_rules_file
+from attio_automate.rules.model import RuleSet
+
+
+@dataclass
+class Plugins:
+    """The plugin manager, its bus and the actions plugins registered."""
+
+    bus: HookBus
+    actions: ActionRegistry
+    rules: RulesEngine
+
+
+def load_plugins(
+    *,
+    rules_path: str | Path | None = None,
+    plugin_paths: Sequence[str | Path] = (),
+    entry_points: bool = True,
+) -> Plugins:
+    """Load built-in and installed plugins, then the rules (checked against the
+    actions they registered).  Raises :class:`ConfigError` for any problem."""
+    engine = RulesEngine(RuleSet())
+    try:
+        manager = build_plugin_manager(
+            builtins=[builtin, engine], paths=plugin_paths, entry_points=entry_points
+        )
+    except PluginLoadError as exc:
+        raise ConfigError([str(exc)]) from exc
+    bus = HookBus(manager)
+    actions, failures = ActionRegistry.from_bus(bus)
+    if failures:
+        raise ConfigError(
+            [f"plugin {f.plugin} failed to register its actions: {f.error}" for f in failures]
+        )
+    if rules_path is not None:
+        engine.replace(load_rules_file(rules_path, registry=actions, env=engine.env))
+    return Plugins(bus, actions, engine)
+
+
+def build_processor(
+    plugins: Plugins,
+    *,
+    attio: AttioClient,
+    schema: SchemaCache | None = None,
+    own_actor_ids: Collection[str] = (),
+) -> EventProcessor:
+    """An event processor over ``plugins`` talking to ``attio``."""
+    return EventProcessor(
+        bus=plugins.bus,
+        actions=plugins.actions,
+        attio=attio,
+        schema=schema or SchemaCache(attio),
+        own_actor_ids=own_actor_ids,
+    )
