@@ -8,7 +8,16 @@ from attio_automate.attio import (
     RetryPolicy,
     SchemaCache,
 )
+from attio_automate.bus import (
+    ActionContext,
+    ActionOutcome,
+    AppContext,
+    EventContext,
+    RegisterAction,
+    hookimpl,
+)
 from attio_automate.errors import (
+    ActionError,
     AttioAPIError,
     AttioAutomateError,
     AttioError,
@@ -18,6 +27,10 @@ from attio_automate.errors import (
 )
 
 __all__ = [
+    "ActionContext",
+    "ActionError",
+    "ActionOutcome",
+    "AppContext",
     "AttioAPIError",
     "AttioAutomateError",
     "AttioClient",
@@ -27,7 +40,10 @@ __all__ = [
     "AttioUnavailable",
     "BreakerPolicy",
     "ClientSettings",
+    "EventContext",
     "RateLimits",
+    "RegisterAction",
     "RetryPolicy",
     "SchemaCache",
+    "hookimpl",
 ]

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from attio_automate.actions import builtin
 from attio_automate.actions.registry import ActionRegistry
@@ -60,6 +61,7 @@ def build_processor(
     attio: AttioClient,
     schema: SchemaCache | None = None,
     own_actor_ids: Collection[str] = (),
+    settings: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> EventProcessor:
     """An event processor over ``plugins`` talking to ``attio``."""
     return EventProcessor(
@@ -68,4 +70,5 @@ def build_processor(
         attio=attio,
         schema=schema or SchemaCache(attio),
         own_actor_ids=own_actor_ids,
+        settings=settings,
     )

@@ -70,6 +70,12 @@ class EventContext:
     gone: bool = False
     plans: builtins.list[PlannedAction] = field(default_factory=builtins.list)
     trace: Trace = field(default_factory=Trace)
+    #: Plugin settings from the configuration, by plugin name.
+    settings: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+
+    def settings_for(self, plugin: str) -> Mapping[str, Any]:
+        """This plugin's settings (empty when it has none)."""
+        return self.settings.get(plugin, {})
 
     def plan(self, action: str, params: Mapping[str, Any], *, source: str) -> PlannedAction:
         """Ask for ``action`` to run with ``params`` once this event's plugins are done.

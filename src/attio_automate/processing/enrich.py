@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from attio_automate.attio.client import AttioClient
@@ -15,7 +16,12 @@ JSON = dict[str, Any]
 
 
 async def enrich(
-    event: AttioEvent, *, key: str, attio: AttioClient, schema: SchemaCache
+    event: AttioEvent,
+    *,
+    key: str,
+    attio: AttioClient,
+    schema: SchemaCache,
+    settings: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> EventContext:
     """The event with slugs resolved and its record (or entry) fetched.
 
@@ -23,7 +29,7 @@ async def enrich(
     and sets ``gone``: a 404 is an answer, not an outage.  Schema events
     invalidate the schema cache first.
     """
-    ctx = EventContext(event=event, key=key, attio=attio, schema=schema)
+    ctx = EventContext(event=event, key=key, attio=attio, schema=schema, settings=settings or {})
     ids = event.id
     family = event.family
     if family in ("object-attribute", "list-attribute"):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 import traceback
-from collections.abc import Awaitable, Callable, Collection
+from collections.abc import Awaitable, Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
@@ -86,8 +86,10 @@ class EventProcessor:
         schema: SchemaCache,
         own_actor_ids: Collection[str] = (),
         loop_guard: bool = True,
+        settings: Mapping[str, Mapping[str, Any]] | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        self.settings = settings or {}
         self.bus = bus
         self.actions = actions
         self.attio = attio
@@ -114,7 +116,9 @@ class EventProcessor:
         ):
             return EventResult("skipped", None, reason="loop guard: made by our own API token")
         try:
-            ctx = await enrich(event, key=key, attio=self.attio, schema=self.schema)
+            ctx = await enrich(
+                event, key=key, attio=self.attio, schema=self.schema, settings=self.settings
+            )
         except AttioError as exc:
             return _error_result(None, exc, "enrichment")
         for failure in await self.bus.call("handle_event", event=ctx):
