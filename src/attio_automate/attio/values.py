@@ -10,7 +10,7 @@ the attribute's type, so every request carries arrays of input values.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from attio_automate.attio.schema import AttributeInfo
@@ -48,7 +48,7 @@ def simplify_value(value: Mapping[str, Any]) -> Any:
 
 
 def simplify_values(
-    values: Mapping[str, list[Mapping[str, Any]]],
+    values: Mapping[str, Sequence[Mapping[str, Any]]],
     attributes: Mapping[str, AttributeInfo] | None = None,
 ) -> JSON:
     """Every attribute simplified: multiselect ones as lists, others as one value.

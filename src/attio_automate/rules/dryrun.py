@@ -78,6 +78,12 @@ async def dry_run(
         api_key=SANDBOX_KEY, settings=settings, transport=sandbox.transport()
     ) as attio:
         processor = build_processor(plugins, attio=attio)
+        # Warm the schema cache, as a running runner's would be, so the calls
+        # listed are the actions' own.
+        for obj in sandbox.workspace.objects:
+            await processor.schema.attributes("objects", obj)
+        for lst in sandbox.workspace.lists:
+            await processor.schema.attributes("lists", lst)
         result = await processor.process(event, key="dry-run", before_action=before_action)
     calls = [
         {

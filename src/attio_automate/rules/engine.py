@@ -66,6 +66,9 @@ class RulesEngine:
             return Decision(rule.id, False, f"object {subject!r} is not {rule.object!r}")
         if rule.list and rule.list != event.list:
             return Decision(rule.id, False, f"list {event.list!r} is not {rule.list!r}")
+        if event.gone and not event_type.endswith(".deleted"):
+            # Deleted since Attio sent the event: nothing left to act on.
+            return Decision(rule.id, False, "the record no longer exists (gone)")
         scope = {**context, "rule": {"id": rule.id, "description": rule.description}}
         reasons = []
         try:

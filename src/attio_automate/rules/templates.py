@@ -74,7 +74,11 @@ def evaluate(env: SandboxedEnvironment, text: str, context: Mapping[str, Any]) -
         # Text around or between expressions: the result is a string.
         return render(env, text, context)
     try:
-        return env.compile_expression(match.group(1), undefined_to_none=False)(**context)
+        value = env.compile_expression(match.group(1), undefined_to_none=False)(**context)
+        if isinstance(value, jinja2.Undefined):
+            # A bare undefined name: make StrictUndefined say so now, not later.
+            value._fail_with_undefined_error()
+        return value
     except jinja2.TemplateError as exc:
         raise TemplateProblem(f"template {text.strip()!r}: {exc}") from None
 

@@ -1,0 +1,128 @@
+"""Rules files: every problem named with FILE:LINE:COL, all at once."""
+
+from __future__ import annotations
+
+import pytest
+
+from attio_automate.errors import ConfigError
+from attio_automate.examples import example_path
+from attio_automate.rules.loader import load_rules, load_rules_file
+from attio_automate.runtime import load_plugins
+
+
+@pytest.fixture(scope="module")
+def registry():  # type: ignore[no-untyped-def]
+    return load_plugins(entry_points=False).actions
+
+
+def problems(text: str, registry) -> list[str]:  # type: ignore[no-untyped-def]
+    with pytest.raises(ConfigError) as caught:
+        load_rules(text, filename="r.yaml", registry=registry)
+    return caught.value.problems
+
+
+GOOD = """\
+version: 1
+rules:
+  - id: one
+    on: record.created
+    object: people
+    when:
+      - field: record.job_title
+        contains: Founder
+    do:
+      - action: add_note
+        with: {title: Hi, content: "{{ record.name.full_name }}"}
+"""
+
+
+def test_the_example_rules_load(registry) -> None:  # type: ignore[no-untyped-def]
+    rules = load_rules_file(example_path(), registry=registry)
+    assert len(rules.rules) >= 5
+    assert {
+        "upsert_record",
+        "update_record",
+        "add_to_list",
+        "add_note",
+        "create_task",
+    } <= rules.actions_used
+
+
+def test_a_good_file_loads_with_on_read_as_text(registry) -> None:  # type: ignore[no-untyped-def]
+    rules = load_rules(GOOD, registry=registry)
+    assert rules.rules[0].on == ("record.created",)
+    assert rules.rules[0].origin == "<rules>:3:5"
+
+
+def test_unknown_action_points_at_the_action(registry) -> None:  # type: ignore[no-untyped-def]
+    text = GOOD.replace("action: add_note", "action: add_note_typo")
+    assert problems(text, registry) == [
+        "r.yaml:10:17: action 'add_note_typo': unknown action 'add_note_typo' (known: "
+        "add_note, add_to_list, create_task, update_record, upsert_record)"
+    ]
+
+
+def test_bad_parameter_points_at_the_parameter(registry) -> None:  # type: ignore[no-untyped-def]
+    text = GOOD.replace("{title: Hi,", "{title: 3, colour: red,")
+    found = problems(text, registry)
+    assert (
+        "r.yaml:11:15: action 'add_note': Additional properties are not allowed "
+        "('colour' was unexpected)" in found
+    )
+    assert "r.yaml:11:23: action 'add_note': 3 is not of type 'string'" in found
+
+
+def test_bad_template_and_unknown_name(registry) -> None:  # type: ignore[no-untyped-def]
+    text = GOOD.replace("{{ record.name.full_name }}", "{{ record.name.full_name")
+    assert problems(text, registry)[0].startswith("r.yaml:11:36: bad template:")
+    text = GOOD.replace("record.name.full_name", "recrod.name")
+    assert problems(text, registry) == [
+        "r.yaml:11:36: unknown name recrod in template (known: actor, changed, entry, event, "
+        "list, object, previous, record, rule)"
+    ]
+
+
+def test_duplicate_rule_id(registry) -> None:  # type: ignore[no-untyped-def]
+    text = GOOD + GOOD.split("rules:\n", 1)[1]
+    assert problems(text, registry) == ["r.yaml:12:9: duplicate rule id 'one' (first at line 3)"]
+
+
+def test_unknown_key_points_at_the_key(registry) -> None:  # type: ignore[no-untyped-def]
+    text = GOOD.replace("    object: people\n", "    object: people\n    colour: red\n")
+    assert problems(text, registry) == [
+        "r.yaml:6:5: unknown key 'colour' (expected one of: description, do, enabled, id, list, "
+        "object, on, when)"
+    ]
+
+
+def test_missing_keys_and_bad_shapes(registry) -> None:  # type: ignore[no-untyped-def]
+    assert problems("version: 1\nrules:\n  - id: x\n    do: []\n", registry) == [
+        "r.yaml:3:5: missing 'on'"
+    ]
+    assert problems("version: 2\nrules: []\n", registry) == ["r.yaml:1:10: version: 1 was expected"]
+    assert problems("", registry) == [
+        "r.yaml:1:1: the file is empty: expected 'version: 1' and 'rules:'"
+    ]
+
+
+def test_bad_conditions(registry) -> None:  # type: ignore[no-untyped-def]
+    text = GOOD.replace("contains: Founder", "matches: '(unclosed'")
+    assert problems(text, registry)[0].startswith("r.yaml:8:18: bad regular expression")
+    text = GOOD.replace("field: record.job_title", "field: nothing.job_title")
+    assert problems(text, registry)[0].startswith(
+        "r.yaml:7:16: field 'nothing.job_title' must start with one of"
+    )
+    text = GOOD.replace("contains: Founder", "contains: Founder\n        equals: x")
+    assert problems(text, registry)[0].startswith("r.yaml:7:9:")
+
+
+def test_yaml_syntax_errors_have_positions(registry) -> None:  # type: ignore[no-untyped-def]
+    found = problems("version: 1\nrules:\n  - id: x\n    on: [a\n", registry)
+    assert found[0].startswith("r.yaml:5:1: invalid YAML")
+    found = problems("version: 1\nversion: 1\n", registry)
+    assert found == ["r.yaml:2:1: duplicate key 'version'"]
+
+
+def test_unreadable_file_is_a_config_error(tmp_path, registry) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(ConfigError, match="cannot read"):
+        load_rules_file(tmp_path / "missing.yaml", registry=registry)
