@@ -13,6 +13,7 @@ from attio_automate.attio.retry import RetryPolicy
 from attio_automate.events import AttioEvent
 from attio_automate.processing.processor import EventProcessor, MemoryLedger
 from attio_automate.runtime import build_processor, load_plugins
+from attio_automate.store.base import LedgerEntry
 from attio_automate.testing import FakeAttio
 from attio_automate.testing.pytest_plugin import FAKE_API_KEY
 
@@ -128,7 +129,7 @@ async def test_outages_ask_for_a_retry(tmp_path: Path, fake_attio: FakeAttio) ->
     assert result.error["retryable"] is True
     fake_attio.heal()
     ledger = MemoryLedger()
-    await ledger.record("e:tag-people:0", {"done": True})
+    await ledger.record("e:tag-people:0", "update_record", {"done": True})
     retried = await proc.process(created(fake_attio, ada.id), key="e", ledger=ledger)
     assert [o.status for o in retried.outcomes] == ["skipped", "done"]
     await attio_client.aclose()
@@ -182,3 +183,41 @@ async def test_unknown_event_types_are_handled_quietly(
     result = await processor(tmp_path, attio_client).process(event, key="x")
     assert result.status == "done"
     assert result.outcomes == []
+
+
+async def test_interrupted_create_is_reconciled_not_repeated(
+    tmp_path: Path, fake_attio: FakeAttio, attio_client: AttioClient
+) -> None:
+    w = fake_attio.workspace
+    deal = w.create_record("deals", {"name": "Big", "stage": "Lead"}, actor=MEMBER)
+    w.update_record("deals", deal.id, {"stage": "Lost"}, mode="replace", actor=MEMBER)
+    stage = w.objects["deals"].attributes["stage"]
+    event = AttioEvent(
+        "record.updated",
+        {"object_id": w.objects["deals"].id, "record_id": deal.id, "attribute_id": stage.id},
+        MEMBER,
+    )
+    proc = processor(tmp_path, attio_client)
+    ledger = MemoryLedger()
+    first = await proc.process(event, key="e", ledger=ledger)
+    assert first.status == "done"
+    # A crash after Attio answered but before the ledger was written:
+    ledger.entries["e:stage-change:0"] = LedgerEntry("e:stage-change:0", "intent", "add_note", None)
+    notes = sum(
+        1 for r in fake_attio.requests if r["method"] == "POST" and r["path"] == "/v2/notes"
+    )
+    again = await proc.process(event, key="e", ledger=ledger)
+    assert again.status == "done"
+    assert again.outcomes[0].status == "done"
+    assert again.outcomes[0].result == first.outcomes[0].result  # found, not made again
+    assert (
+        sum(1 for r in fake_attio.requests if r["method"] == "POST" and r["path"] == "/v2/notes")
+        == notes
+    )
+
+    # An intent for a note that never reached Attio: it is made once now.
+    ledger.entries["e:stage-change:0"] = LedgerEntry("e:stage-change:0", "intent", "add_note", None)
+    w.notes.clear()
+    third = await proc.process(event, key="e", ledger=ledger)
+    assert third.outcomes[0].status == "done"
+    assert len(w.notes) == 1

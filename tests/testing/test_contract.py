@@ -96,12 +96,14 @@ async def exercise_every_helper(attio: AttioClient) -> None:
         parent_object="people", parent_record_id=record_id, title="Hello", content="**hi**"
     )
     await attio.list_notes(parent_object="people", parent_record_id=record_id)
+    await attio.record_entries("people", record_id)
     await attio.create_task(
         content="Follow up",
         deadline_at="2030-01-01T10:00:00.000Z",
         linked_records=[{"target_object": "people", "target_record_id": record_id}],
         assignees=[{"workspace_member_email_address": "grace@fake-attio.test"}],
     )
+    await attio.list_tasks(linked_object="people", linked_record_id=record_id)
     for call in (
         attio.get_record("people", "00000000-0000-4000-8000-000000000000"),
         attio.create_record("people", {"email_addresses": [{"email_address": "ada@acme.test"}]}),

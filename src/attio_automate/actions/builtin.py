@@ -129,6 +129,45 @@ async def create_task(ctx: ActionContext, params: Mapping[str, Any]) -> Any:
     return summary("task_id", task, "task_id")
 
 
+# -- reconciling interrupted creates ---------------------------------------------------
+
+
+async def _find_note(ctx: ActionContext, params: Mapping[str, Any]) -> Any:
+    obj, record_id = target_record(ctx, params)
+    for note in await ctx.attio.list_notes(parent_object=obj, parent_record_id=record_id):
+        body = (
+            note.get("content_markdown")
+            if params.get("format", "markdown") == "markdown"
+            else note.get("content_plaintext")
+        )
+        if note.get("title") == params["title"] and body == params["content"]:
+            return summary("note_id", note, "note_id")
+    return None
+
+
+async def _find_task(ctx: ActionContext, params: Mapping[str, Any]) -> Any:
+    if params.get("link", True) and (params.get("record_id") or ctx.event.record):
+        obj, record_id = target_record(ctx, params)
+        tasks = await ctx.attio.list_tasks(linked_object=obj, linked_record_id=record_id)
+    else:
+        tasks = await ctx.attio.list_tasks()
+    for task in tasks:
+        if task.get("content_plaintext") == params["content"]:
+            return summary("task_id", task, "task_id")
+    return None
+
+
+async def _find_entry(ctx: ActionContext, params: Mapping[str, Any]) -> Any:
+    if params.get("once", True):
+        return None  # an assert: running it again is harmless
+    obj, record_id = target_record(ctx, params)
+    lst = (await ctx.schema.list(params["list"])).slug
+    for entry in await ctx.attio.record_entries(obj, record_id):
+        if entry.get("list_api_slug") == lst:
+            return {"list": lst, "entry_id": entry.get("entry_id")}
+    return None
+
+
 def _timestamp(text: str) -> str:
     """A date or date-time as Attio's UTC timestamp."""
     try:
@@ -146,29 +185,34 @@ def register_actions(register: RegisterAction) -> None:
         "upsert_record",
         upsert_record,
         schema=UPSERT_SCHEMA,
+        idempotent=True,
         description="Create or update a record matched by a unique attribute.",
     )
     register(
         "update_record",
         update_record,
         schema=UPDATE_SCHEMA,
+        idempotent=True,
         description="Update values of a record (the event's record by default).",
     )
     register(
         "add_to_list",
         add_to_list,
         schema=ADD_TO_LIST_SCHEMA,
+        reconcile=_find_entry,
         description="Add the record to a list (one entry per record unless once: false).",
     )
     register(
         "add_note",
         add_note,
         schema=ADD_NOTE_SCHEMA,
+        reconcile=_find_note,
         description="Add a markdown note to the record.",
     )
     register(
         "create_task",
         create_task,
         schema=CREATE_TASK_SCHEMA,
+        reconcile=_find_task,
         description="Create a task linked to the record, with deadline and assignees.",
     )

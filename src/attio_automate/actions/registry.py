@@ -16,7 +16,7 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 
 from attio_automate.bus.bus import HookBus, HookFailure
-from attio_automate.bus.context import ActionFn
+from attio_automate.bus.context import ActionFn, ReconcileFn
 from attio_automate.errors import ActionError
 
 _NAME = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)?$")
@@ -32,6 +32,10 @@ class ActionDef:
     schema: Mapping[str, Any]
     description: str
     plugin: str
+    #: Running it twice has the effect of running it once (an assert, a PUT).
+    idempotent: bool
+    #: For non-idempotent actions: did an interrupted run happen after all?
+    reconcile: ReconcileFn | None
     validator: Draft202012Validator = field(repr=False, compare=False, hash=False)
 
 
@@ -55,9 +59,19 @@ class ActionRegistry:
                 *,
                 schema: Mapping[str, Any] | None = None,
                 description: str = "",
+                idempotent: bool = False,
+                reconcile: ReconcileFn | None = None,
                 _plugin: str = impl.plugin_name,
             ) -> None:
-                registry.add(name, fn, schema=schema, description=description, plugin=_plugin)
+                registry.add(
+                    name,
+                    fn,
+                    schema=schema,
+                    description=description,
+                    plugin=_plugin,
+                    idempotent=idempotent,
+                    reconcile=reconcile,
+                )
 
             try:
                 impl.function(register)
@@ -73,6 +87,8 @@ class ActionRegistry:
         schema: Mapping[str, Any] | None = None,
         description: str = "",
         plugin: str = "",
+        idempotent: bool = False,
+        reconcile: ReconcileFn | None = None,
     ) -> None:
         """Register one action; a bad name, schema or a duplicate raises ``ActionError``."""
         if not _NAME.match(name):
@@ -90,7 +106,14 @@ class ActionRegistry:
         except SchemaError as exc:
             raise ActionError(f"action {name!r} has an invalid schema: {exc.message}") from exc
         self._actions[name] = ActionDef(
-            name, fn, schema, description, plugin, Draft202012Validator(schema)
+            name,
+            fn,
+            schema,
+            description,
+            plugin,
+            idempotent,
+            reconcile,
+            Draft202012Validator(schema),
         )
 
     def get(self, name: str) -> ActionDef | None:

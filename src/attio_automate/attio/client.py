@@ -264,6 +264,11 @@ class AttioClient:
         params = {"show_historic": "true" if show_historic else "false"}
         return list(await self._data("GET", path, params=params))
 
+    async def record_entries(self, object: str, record_id: str) -> list[JSON]:
+        """The list entries a record has, in every list (``list_api_slug``, ``entry_id``)."""
+        path = f"/objects/{object}/records/{record_id}/entries"
+        return await collect(self._getter(path), page_size=100)
+
     # -- list entries -------------------------------------------------------------------
 
     async def get_entry(self, list: str, entry_id: str) -> JSON:
@@ -343,6 +348,17 @@ class AttioClient:
         if parent_record_id:
             params["parent_record_id"] = parent_record_id
         return await collect(self._getter("/notes", params), page_size=50)
+
+    async def list_tasks(
+        self, *, linked_object: str | None = None, linked_record_id: str | None = None
+    ) -> list[JSON]:
+        """Tasks, optionally those linked to one record."""
+        params: dict[str, str | int] = {}
+        if linked_object:
+            params["linked_object"] = linked_object
+        if linked_record_id:
+            params["linked_record_id"] = linked_record_id
+        return await collect(self._getter("/tasks", params), page_size=50)
 
     async def create_task(
         self,

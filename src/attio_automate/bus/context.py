@@ -144,6 +144,8 @@ class ActionContext:
 
 #: An action: ``async def action(ctx, params) -> result`` (a JSON-able result).
 ActionFn = Callable[[ActionContext, Mapping[str, Any]], Awaitable[Any]]
+#: Finds out whether an action already happened: its earlier result, or None.
+ReconcileFn = Callable[[ActionContext, Mapping[str, Any]], Awaitable[Any]]
 
 
 class RegisterAction(Protocol):
@@ -156,4 +158,6 @@ class RegisterAction(Protocol):
         *,
         schema: Mapping[str, Any] | None = None,
         description: str = "",
+        idempotent: bool = False,
+        reconcile: ReconcileFn | None = None,
     ) -> None: ...

@@ -17,33 +17,48 @@ from attio_automate.attio.client import AttioClient
 from attio_automate.attio.schema import SchemaCache
 from attio_automate.bus.bus import HookBus
 from attio_automate.bus.context import ActionContext, ActionOutcome, EventContext, PlannedAction
-from attio_automate.errors import ActionError, AttioAutomateError, AttioError
+from attio_automate.errors import (
+    ActionError,
+    AttioAutomateError,
+    AttioError,
+    AttioOutcomeUnknown,
+)
 from attio_automate.events import AttioEvent
 from attio_automate.processing.enrich import enrich
 from attio_automate.rules.templates import TemplateProblem
+from attio_automate.store.base import LedgerEntry
 
 JSON = dict[str, Any]
 Status = Literal["done", "retry", "failed", "skipped"]
 
 
 class Ledger(Protocol):
-    """Remembers finished actions by key so a retried event skips them."""
+    """Remembers actions by key so a retried event skips what already happened.
 
-    async def done(self, key: str) -> bool: ...
-    async def record(self, key: str, result: Any) -> None: ...
+    ``intend`` is written (durably) before a non-idempotent action runs;
+    ``record`` once it is done.  An intent without a record means the runner
+    stopped in between: the action may or may not have happened.
+    """
+
+    async def lookup(self, key: str) -> LedgerEntry | None: ...
+    async def intend(self, key: str, action: str) -> None: ...
+    async def record(self, key: str, action: str, result: Any) -> None: ...
 
 
 class MemoryLedger:
-    """A ledger in memory (tests, dry runs)."""
+    """A ledger in memory (tests, dry runs, the demo)."""
 
     def __init__(self) -> None:
-        self.results: dict[str, Any] = {}
+        self.entries: dict[str, LedgerEntry] = {}
 
-    async def done(self, key: str) -> bool:
-        return key in self.results
+    async def lookup(self, key: str) -> LedgerEntry | None:
+        return self.entries.get(key)
 
-    async def record(self, key: str, result: Any) -> None:
-        self.results[key] = result
+    async def intend(self, key: str, action: str) -> None:
+        self.entries.setdefault(key, LedgerEntry(key, "intent", action, None))
+
+    async def record(self, key: str, action: str, result: Any) -> None:
+        self.entries[key] = LedgerEntry(key, "done", action, result)
 
 
 @dataclass
@@ -158,9 +173,11 @@ class EventProcessor:
         force: bool,
         before_action: Callable[[PlannedAction], Awaitable[None]] | None,
     ) -> ActionOutcome:
-        if ledger is not None and not force and await ledger.done(planned.key):
-            return ActionOutcome(planned, "skipped", result="done before (ledger)")
+        earlier = None if ledger is None or force else await ledger.lookup(planned.key)
+        if earlier is not None and earlier.state == "done":
+            return ActionOutcome(planned, "skipped", result=earlier.result)
         started = self._clock()
+        context = ActionContext(self.attio, self.schema, ctx, planned.key)
         try:
             action = self.actions.get(planned.action)
             if action is None:
@@ -170,23 +187,40 @@ class EventProcessor:
                 path, message = problems[0]
                 where = ".".join(str(p) for p in path)
                 raise ActionError(f"bad parameters{' at ' + where if where else ''}: {message}")
+            if earlier is not None and not action.idempotent:
+                # Interrupted after the intent: find out before repeating a create.
+                if action.reconcile is None:
+                    raise ActionError(
+                        f"{planned.action} may already have happened (interrupted run) and "
+                        "cannot be checked: verify in Attio, then retry with --force"
+                    )
+                found = await action.reconcile(context, planned.params)
+                if found is not None:
+                    if ledger is not None:
+                        await ledger.record(planned.key, planned.action, found)
+                    return ActionOutcome(
+                        planned, "done", result=found, seconds=self._clock() - started
+                    )
             if before_action is not None:
                 await before_action(planned)
-            result = await action.fn(
-                ActionContext(self.attio, self.schema, ctx, planned.key), planned.params
-            )
+            if ledger is not None and not action.idempotent:
+                await ledger.intend(planned.key, planned.action)
+            result = await action.fn(context, planned.params)
         except Exception as exc:
             return ActionOutcome(
                 planned, "failed", error=_describe(exc), seconds=self._clock() - started
             )
         if ledger is not None:
-            await ledger.record(planned.key, result)
+            await ledger.record(planned.key, planned.action, result)
         return ActionOutcome(planned, "done", result=result, seconds=self._clock() - started)
 
 
 def _describe(exc: Exception) -> JSON:
     if isinstance(exc, AttioError):
-        data: JSON = {"kind": type(exc).__name__, "message": str(exc), "retryable": exc.retryable}
+        # An unknown outcome is retried: the ledger's intent makes the retry
+        # check Attio before repeating the write.
+        retryable = exc.retryable or isinstance(exc, AttioOutcomeUnknown)
+        data: JSON = {"kind": type(exc).__name__, "message": str(exc), "retryable": retryable}
         as_dict = getattr(exc, "as_dict", None)
         if callable(as_dict):
             data["attio"] = as_dict()

@@ -136,6 +136,9 @@ class FakeAttio:
                 ["GET"],
                 self._values,
             ),
+            route(
+                "/v2/objects/{object}/records/{record_id}/entries", ["GET"], self._record_entries
+            ),
             route("/v2/lists/{list}/entries/query", ["POST"], self._query_entries),
             route("/v2/lists/{list}/entries", ["POST", "PUT"], self._write_entry),
             route(
@@ -273,6 +276,22 @@ class FakeAttio:
         )
         return _ok(_page(values, request))
 
+    async def _record_entries(self, request: Request, body: Any) -> Any:
+        w = self.workspace
+        record = w.get_record(request.path_params["object"], request.path_params["record_id"])
+        found = [
+            {
+                "list_id": w.get_list(slug).id,
+                "list_api_slug": slug,
+                "entry_id": entry.id,
+                "created_at": entry.created_at,
+            }
+            for slug, entries in w.entries.items()
+            for entry in entries.values()
+            if entry.parent_record_id == record.id
+        ]
+        return _ok(_page(found, request))
+
     async def _query_entries(self, request: Request, body: Any) -> Any:
         w = self.workspace
         lst = w.get_list(request.path_params["list"])
@@ -327,7 +346,22 @@ class FakeAttio:
         w = self.workspace
         if request.method == "POST":
             return _ok(activities.render_task(w, activities.create_task(w, _data(body))))
-        return _ok(_page([activities.render_task(w, t) for t in w.tasks.values()], request))
+        linked_object = request.query_params.get("linked_object")
+        linked_record = request.query_params.get("linked_record_id")
+        object_id = w.get_object(linked_object).id if linked_object else None
+        tasks = [
+            activities.render_task(w, t)
+            for t in w.tasks.values()
+            if (
+                object_id is None
+                or any(r["target_object_id"] == object_id for r in t.linked_records)
+            )
+            and (
+                linked_record is None
+                or any(r["target_record_id"] == linked_record for r in t.linked_records)
+            )
+        ]
+        return _ok(_page(tasks, request))
 
     # -- control API --------------------------------------------------------------------
 

@@ -1,0 +1,25 @@
+"""Stores: where events, the ledger and traces live."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from attio_automate.errors import ConfigError
+from attio_automate.store.base import LedgerEntry, NewEvent, Store, StoredEvent
+from attio_automate.store.sqlite import SQLiteStore
+
+__all__ = ["LedgerEntry", "NewEvent", "SQLiteStore", "Store", "StoredEvent", "open_store_url"]
+
+
+def open_store_url(url: str) -> Store:
+    """The store for ``url``: ``sqlite:///relative/path``, ``sqlite:////abs/path``
+    or ``sqlite:///:memory:``."""
+    parts = urlsplit(url)
+    if parts.scheme == "sqlite":
+        path = url.split("://", 1)[1].removeprefix("/")
+        if not path:
+            raise ConfigError([f"store URL {url!r} names no file (sqlite:///path/to/file.db)"])
+        return SQLiteStore(path)
+    raise ConfigError(
+        [f"store URL {url!r}: unsupported scheme {parts.scheme!r} (expected sqlite:///path)"]
+    )

@@ -1,0 +1,134 @@
+"""The store: one interface over SQLite (embedded) and PostgreSQL (several runners).
+
+It holds the inbox (one row per received event), attempts, the action ledger,
+traces and the dead letter (inbox rows whose status is ``dead``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal, Protocol
+
+JSON = dict[str, Any]
+#: pending -> processing -> done | skipped | dead (pending again on retry or lease expiry)
+EventStatus = Literal["pending", "processing", "done", "skipped", "dead"]
+FINISHED: tuple[EventStatus, ...] = ("done", "skipped", "dead")
+
+
+@dataclass(frozen=True)
+class NewEvent:
+    """An event to store: its unique key, ordering key and Attio's JSON."""
+
+    key: str
+    ordering_key: str
+    event_type: str
+    payload: Mapping[str, Any]
+    webhook_id: str | None
+    received_at: float
+
+
+@dataclass(frozen=True)
+class StoredEvent:
+    """An inbox row."""
+
+    id: int
+    key: str
+    ordering_key: str
+    event_type: str
+    payload: Mapping[str, Any]
+    webhook_id: str | None
+    received_at: float
+    status: EventStatus
+    attempts: int
+    available_at: float
+    finished_at: float | None
+    reason: str | None
+
+
+@dataclass(frozen=True)
+class LedgerEntry:
+    """A ledger row: ``intent`` (an action was about to run) or ``done``."""
+
+    key: str
+    state: Literal["intent", "done"]
+    action: str
+    result: Any
+
+
+class Store(Protocol):
+    """What the receiver, the dispatcher and the operators' tools need."""
+
+    async def open(self) -> None:
+        """Connect and migrate the schema to the current version."""
+        ...
+
+    async def close(self) -> None: ...
+
+    async def ping(self) -> None:
+        """Raise if the store cannot be used."""
+        ...
+
+    async def insert_events(self, events: Sequence[NewEvent]) -> list[bool]:
+        """Insert durably (committed before returning); True per new event,
+        False per duplicate key.  Concurrent callers share one commit."""
+        ...
+
+    async def claim(self, owner: str, *, limit: int, lease: float, now: float) -> list[StoredEvent]:
+        """Lease up to ``limit`` ready events, at most one per ordering key, each
+        the oldest unfinished event of its key."""
+        ...
+
+    async def renew(self, owner: str, ids: Sequence[int], *, lease: float, now: float) -> None: ...
+
+    async def finish(
+        self,
+        event_id: int,
+        owner: str,
+        *,
+        status: EventStatus,
+        trace: JSON | None,
+        reason: str | None,
+        now: float,
+        count_attempt: bool = True,
+    ) -> None:
+        """End an attempt: ``done``/``skipped``/``dead``, or ``pending`` again
+        (see :meth:`retry_later`)."""
+        ...
+
+    async def retry_later(
+        self,
+        event_id: int,
+        owner: str,
+        *,
+        available_at: float,
+        trace: JSON | None,
+        reason: str | None,
+        now: float,
+        count_attempt: bool,
+    ) -> None: ...
+
+    async def release(self, owner: str) -> int:
+        """Give back every lease ``owner`` holds (a clean shutdown)."""
+        ...
+
+    async def ledger_lookup(self, key: str) -> LedgerEntry | None: ...
+
+    async def ledger_intend(
+        self, key: str, *, event_id: int | None, action: str, now: float
+    ) -> None: ...
+
+    async def ledger_record(
+        self, key: str, *, event_id: int | None, action: str, result: Any, now: float
+    ) -> None: ...
+
+    async def status_counts(self) -> dict[str, int]: ...
+
+    async def get_event(self, event_id: int) -> StoredEvent | None: ...
+
+    async def get_trace(self, event_id: int) -> JSON | None: ...
+
+    async def sweep(self, *, finished_before: float) -> int:
+        """Delete finished events (and their traces and ledger rows) older than
+        ``finished_before``; dead letters are kept.  Returns rows deleted."""
+        ...

@@ -1,0 +1,58 @@
+"""Versioned schema migrations, applied in order at start-up."""
+
+from __future__ import annotations
+
+#: (version, statements) for SQLite; each version applies once, in a transaction.
+SQLITE_MIGRATIONS: list[tuple[int, list[str]]] = [
+    (
+        1,
+        [
+            """CREATE TABLE inbox (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            key TEXT NOT NULL UNIQUE,
+            ordering_key TEXT NOT NULL,
+            event_type TEXT NOT NULL,
+            payload TEXT NOT NULL,
+            webhook_id TEXT,
+            received_at REAL NOT NULL,
+            status TEXT NOT NULL DEFAULT 'pending',
+            attempts INTEGER NOT NULL DEFAULT 0,
+            available_at REAL NOT NULL,
+            lease_owner TEXT,
+            lease_until REAL,
+            finished_at REAL,
+            reason TEXT
+        )""",
+            # Ready events, oldest first.
+            "CREATE INDEX inbox_ready ON inbox (available_at, id) "
+            "WHERE status IN ('pending', 'processing')",
+            # The unfinished events of one ordering key, oldest first.
+            "CREATE INDEX inbox_open_by_key ON inbox (ordering_key, id) "
+            "WHERE status IN ('pending', 'processing')",
+            "CREATE INDEX inbox_finished ON inbox (finished_at) WHERE finished_at IS NOT NULL",
+            """CREATE TABLE attempts (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            event_id INTEGER NOT NULL REFERENCES inbox (id) ON DELETE CASCADE,
+            owner TEXT NOT NULL,
+            finished_at REAL NOT NULL,
+            status TEXT NOT NULL,
+            reason TEXT
+        )""",
+            "CREATE INDEX attempts_event ON attempts (event_id)",
+            """CREATE TABLE traces (
+            event_id INTEGER PRIMARY KEY REFERENCES inbox (id) ON DELETE CASCADE,
+            trace TEXT NOT NULL,
+            updated_at REAL NOT NULL
+        )""",
+            """CREATE TABLE ledger (
+            key TEXT PRIMARY KEY,
+            event_id INTEGER,
+            state TEXT NOT NULL,
+            action TEXT NOT NULL,
+            result TEXT,
+            updated_at REAL NOT NULL
+        )""",
+            "CREATE INDEX ledger_updated ON ledger (updated_at)",
+        ],
+    ),
+]

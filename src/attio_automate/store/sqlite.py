@@ -1,0 +1,404 @@
+"""The SQLite store: one file, no server, the embedded default.
+
+All access goes through one connection on a worker thread, one call at a
+time.  Inserts from concurrent webhook requests are gathered and committed
+together (group commit) with ``synchronous=FULL``, so an acknowledged event
+is on disk.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar, cast
+
+import anyio
+import anyio.to_thread
+
+from attio_automate.store.base import (
+    JSON,
+    EventStatus,
+    LedgerEntry,
+    NewEvent,
+    StoredEvent,
+)
+from attio_automate.store.migrations import SQLITE_MIGRATIONS
+
+T = TypeVar("T")
+
+_EVENT_COLUMNS = (
+    "id, key, ordering_key, event_type, payload, webhook_id, received_at, "
+    "status, attempts, available_at, finished_at, reason"
+)
+
+
+@dataclass
+class _Waiter:
+    events: Sequence[NewEvent]
+    done: anyio.Event = field(default_factory=anyio.Event)
+    result: list[bool] | None = None
+    error: BaseException | None = None
+
+
+class SQLiteStore:
+    """The store in one SQLite file (``path``; ``:memory:`` for tests)."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = str(path)
+        self._connection: sqlite3.Connection | None = None
+        self._limiter = anyio.CapacityLimiter(1)
+        self._pending: list[_Waiter] = []
+        self._flushing = False
+
+    # -- plumbing -----------------------------------------------------------------------
+
+    async def _run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        connection = self._connection
+        if connection is None:
+            raise RuntimeError("the store is not open")
+        return await anyio.to_thread.run_sync(fn, connection, limiter=self._limiter)
+
+    async def open(self) -> None:
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+
+        def connect() -> sqlite3.Connection:
+            connection = sqlite3.connect(
+                self.path, check_same_thread=False, isolation_level=None, timeout=30.0
+            )
+            connection.execute("PRAGMA journal_mode=WAL")
+            # FULL: a commit is on disk before we acknowledge the webhook.
+            connection.execute("PRAGMA synchronous=FULL")
+            connection.execute("PRAGMA foreign_keys=ON")
+            connection.execute("PRAGMA busy_timeout=30000")
+            _migrate(connection)
+            return connection
+
+        self._connection = await anyio.to_thread.run_sync(connect, limiter=self._limiter)
+
+    async def close(self) -> None:
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            await anyio.to_thread.run_sync(connection.close, limiter=self._limiter)
+
+    async def ping(self) -> None:
+        await self._run(lambda c: c.execute("SELECT 1").fetchone())
+
+    # -- inbox --------------------------------------------------------------------------
+
+    async def insert_events(self, events: Sequence[NewEvent]) -> list[bool]:
+        waiter = _Waiter(events)
+        self._pending.append(waiter)
+        if not self._flushing:
+            self._flushing = True
+            # Shielded: waiters who joined this batch depend on it finishing.
+            with anyio.CancelScope(shield=True):
+                try:
+                    while self._pending:
+                        batch, self._pending = self._pending, []
+                        await self._flush(batch)
+                finally:
+                    self._flushing = False
+        await waiter.done.wait()
+        if waiter.error is not None:
+            raise waiter.error
+        assert waiter.result is not None
+        return waiter.result
+
+    async def _flush(self, batch: list[_Waiter]) -> None:
+        def write(connection: sqlite3.Connection) -> list[list[bool]]:
+            results: list[list[bool]] = []
+            connection.execute("BEGIN IMMEDIATE")
+            try:
+                for waiter in batch:
+                    inserted = []
+                    for event in waiter.events:
+                        cursor = connection.execute(
+                            "INSERT INTO inbox (key, ordering_key, event_type, payload, "
+                            "webhook_id, received_at, available_at) VALUES (?, ?, ?, ?, ?, ?, ?) "
+                            "ON CONFLICT (key) DO NOTHING",
+                            (
+                                event.key,
+                                event.ordering_key,
+                                event.event_type,
+                                json.dumps(event.payload),
+                                event.webhook_id,
+                                event.received_at,
+                                event.received_at,
+                            ),
+                        )
+                        inserted.append(cursor.rowcount == 1)
+                    results.append(inserted)
+                connection.execute("COMMIT")
+            except BaseException:
+                connection.execute("ROLLBACK")
+                raise
+            return results
+
+        try:
+            results = await self._run(write)
+        except Exception as exc:
+            for waiter in batch:
+                waiter.error = exc
+                waiter.done.set()
+            return
+        for waiter, result in zip(batch, results, strict=True):
+            waiter.result = result
+            waiter.done.set()
+
+    async def claim(self, owner: str, *, limit: int, lease: float, now: float) -> list[StoredEvent]:
+        def claim(connection: sqlite3.Connection) -> list[StoredEvent]:
+            connection.execute("BEGIN IMMEDIATE")
+            try:
+                rows = connection.execute(
+                    f"SELECT {_EVENT_COLUMNS} FROM inbox AS i "
+                    "WHERE i.status IN ('pending', 'processing') "
+                    "AND (i.status = 'pending' OR i.lease_until < :now) "
+                    "AND i.available_at <= :now "
+                    # the oldest unfinished event of its key, and no other of the key in flight
+                    "AND NOT EXISTS (SELECT 1 FROM inbox AS j "
+                    "  WHERE j.ordering_key = i.ordering_key "
+                    "  AND j.status IN ('pending', 'processing') AND j.id < i.id) "
+                    "ORDER BY i.id LIMIT :limit",
+                    {"now": now, "limit": limit},
+                ).fetchall()
+                ids = [row[0] for row in rows]
+                connection.executemany(
+                    "UPDATE inbox SET status = 'processing', lease_owner = ?, lease_until = ? "
+                    "WHERE id = ?",
+                    [(owner, now + lease, i) for i in ids],
+                )
+                connection.execute("COMMIT")
+            except BaseException:
+                connection.execute("ROLLBACK")
+                raise
+            return [_event(row, status="processing") for row in rows]
+
+        return await self._run(claim)
+
+    async def renew(self, owner: str, ids: Sequence[int], *, lease: float, now: float) -> None:
+        def renew(connection: sqlite3.Connection) -> None:
+            connection.executemany(
+                "UPDATE inbox SET lease_until = ? WHERE id = ? AND lease_owner = ? "
+                "AND status = 'processing'",
+                [(now + lease, i, owner) for i in ids],
+            )
+
+        await self._run(renew)
+
+    async def finish(
+        self,
+        event_id: int,
+        owner: str,
+        *,
+        status: EventStatus,
+        trace: JSON | None,
+        reason: str | None,
+        now: float,
+        count_attempt: bool = True,
+    ) -> None:
+        await self._end(
+            event_id,
+            owner,
+            status=status,
+            available_at=None,
+            trace=trace,
+            reason=reason,
+            now=now,
+            count_attempt=count_attempt,
+        )
+
+    async def retry_later(
+        self,
+        event_id: int,
+        owner: str,
+        *,
+        available_at: float,
+        trace: JSON | None,
+        reason: str | None,
+        now: float,
+        count_attempt: bool,
+    ) -> None:
+        await self._end(
+            event_id,
+            owner,
+            status="pending",
+            available_at=available_at,
+            trace=trace,
+            reason=reason,
+            now=now,
+            count_attempt=count_attempt,
+        )
+
+    async def _end(
+        self,
+        event_id: int,
+        owner: str,
+        *,
+        status: EventStatus,
+        available_at: float | None,
+        trace: JSON | None,
+        reason: str | None,
+        now: float,
+        count_attempt: bool,
+    ) -> None:
+        finished = None if status == "pending" else now
+
+        def end(connection: sqlite3.Connection) -> None:
+            connection.execute("BEGIN IMMEDIATE")
+            try:
+                connection.execute(
+                    "UPDATE inbox SET status = ?, attempts = attempts + ?, "
+                    "available_at = COALESCE(?, available_at), lease_owner = NULL, "
+                    "lease_until = NULL, finished_at = ?, reason = ? WHERE id = ?",
+                    (status, 1 if count_attempt else 0, available_at, finished, reason, event_id),
+                )
+                connection.execute(
+                    "INSERT INTO attempts (event_id, owner, finished_at, status, reason) "
+                    "VALUES (?, ?, ?, ?, ?)",
+                    (event_id, owner, now, status, reason),
+                )
+                if trace is not None:
+                    connection.execute(
+                        "INSERT INTO traces (event_id, trace, updated_at) VALUES (?, ?, ?) "
+                        "ON CONFLICT (event_id) DO UPDATE SET trace = excluded.trace, "
+                        "updated_at = excluded.updated_at",
+                        (event_id, json.dumps(trace, default=str), now),
+                    )
+                connection.execute("COMMIT")
+            except BaseException:
+                connection.execute("ROLLBACK")
+                raise
+
+        await self._run(end)
+
+    async def release(self, owner: str) -> int:
+        def release(connection: sqlite3.Connection) -> int:
+            cursor = connection.execute(
+                "UPDATE inbox SET status = 'pending', lease_owner = NULL, lease_until = NULL "
+                "WHERE lease_owner = ? AND status = 'processing'",
+                (owner,),
+            )
+            return cursor.rowcount
+
+        return await self._run(release)
+
+    # -- ledger -------------------------------------------------------------------------
+
+    async def ledger_lookup(self, key: str) -> LedgerEntry | None:
+        row = await self._run(
+            lambda c: c.execute(
+                "SELECT key, state, action, result FROM ledger WHERE key = ?", (key,)
+            ).fetchone()
+        )
+        if row is None:
+            return None
+        return LedgerEntry(row[0], row[1], row[2], json.loads(row[3]) if row[3] else None)
+
+    async def ledger_intend(
+        self, key: str, *, event_id: int | None, action: str, now: float
+    ) -> None:
+        # The intent is committed before the action runs: after a crash, its
+        # presence says "this may have happened".
+        await self._run(
+            lambda c: c.execute(
+                "INSERT INTO ledger (key, event_id, state, action, updated_at) "
+                "VALUES (?, ?, 'intent', ?, ?) ON CONFLICT (key) DO NOTHING",
+                (key, event_id, action, now),
+            )
+        )
+
+    async def ledger_record(
+        self, key: str, *, event_id: int | None, action: str, result: Any, now: float
+    ) -> None:
+        await self._run(
+            lambda c: c.execute(
+                "INSERT INTO ledger (key, event_id, state, action, result, updated_at) "
+                "VALUES (?, ?, 'done', ?, ?, ?) ON CONFLICT (key) DO UPDATE SET state = 'done', "
+                "result = excluded.result, updated_at = excluded.updated_at",
+                (key, event_id, action, json.dumps(result, default=str), now),
+            )
+        )
+
+    # -- reading ------------------------------------------------------------------------
+
+    async def status_counts(self) -> dict[str, int]:
+        rows = await self._run(
+            lambda c: c.execute("SELECT status, COUNT(*) FROM inbox GROUP BY status").fetchall()
+        )
+        return {status: count for status, count in rows}
+
+    async def get_event(self, event_id: int) -> StoredEvent | None:
+        row = await self._run(
+            lambda c: c.execute(
+                f"SELECT {_EVENT_COLUMNS} FROM inbox WHERE id = ?", (event_id,)
+            ).fetchone()
+        )
+        return _event(row) if row else None
+
+    async def get_trace(self, event_id: int) -> JSON | None:
+        row = await self._run(
+            lambda c: c.execute(
+                "SELECT trace FROM traces WHERE event_id = ?", (event_id,)
+            ).fetchone()
+        )
+        return json.loads(row[0]) if row else None
+
+    async def sweep(self, *, finished_before: float) -> int:
+        def sweep(connection: sqlite3.Connection) -> int:
+            connection.execute("BEGIN IMMEDIATE")
+            try:
+                connection.execute(
+                    "DELETE FROM ledger WHERE event_id IN (SELECT id FROM inbox WHERE "
+                    "status IN ('done', 'skipped') AND finished_at < ?)",
+                    (finished_before,),
+                )
+                cursor = connection.execute(
+                    "DELETE FROM inbox WHERE status IN ('done', 'skipped') AND finished_at < ?",
+                    (finished_before,),
+                )
+                connection.execute("COMMIT")
+            except BaseException:
+                connection.execute("ROLLBACK")
+                raise
+            return cursor.rowcount
+
+        return await self._run(sweep)
+
+
+def _event(row: Sequence[Any], *, status: str | None = None) -> StoredEvent:
+    return StoredEvent(
+        id=row[0],
+        key=row[1],
+        ordering_key=row[2],
+        event_type=row[3],
+        payload=json.loads(row[4]),
+        webhook_id=row[5],
+        received_at=row[6],
+        status=cast(EventStatus, status or row[7]),
+        attempts=row[8],
+        available_at=row[9],
+        finished_at=row[10],
+        reason=row[11],
+    )
+
+
+def _migrate(connection: sqlite3.Connection) -> None:
+    connection.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+    row = connection.execute("SELECT MAX(version) FROM schema_version").fetchone()
+    current = row[0] or 0
+    for version, statements in SQLITE_MIGRATIONS:
+        if version <= current:
+            continue
+        connection.execute("BEGIN IMMEDIATE")
+        try:
+            for statement in statements:
+                connection.execute(statement)
+            connection.execute("INSERT INTO schema_version (version) VALUES (?)", (version,))
+            connection.execute("COMMIT")
+        except BaseException:
+            connection.execute("ROLLBACK")
+            raise
