@@ -8,7 +8,7 @@ turns Attio's REST API into typed methods and Attio's error bodies into
 from __future__ import annotations
 
 import random
-from collections.abc import AsyncGenerator, Mapping, Sequence
+from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, Literal
@@ -57,6 +57,7 @@ class AttioClient:
     ``transport`` replaces the network (an ``httpx.ASGITransport`` around the
     fake Attio, or an ``httpx.MockTransport``); pacing, retries and the
     breaker still wrap it.  ``budgets`` lets several clients share one budget.
+    ``on_response`` sees the status of every answer (each retry too), for metrics.
     """
 
     def __init__(
@@ -68,6 +69,7 @@ class AttioClient:
         budgets: Budgets | None = None,
         clock: Clock | None = None,
         rng: random.Random | None = None,
+        on_response: Callable[[int], None] | None = None,
     ) -> None:
         self.settings = settings or ClientSettings()
         clock = clock or SystemClock()
@@ -82,6 +84,7 @@ class AttioClient:
             budgets=self.budgets,
             clock=clock,
             max_in_flight=self.settings.max_connections,
+            on_response=on_response,
         )
         self.breaker = CircuitBreaker(self.settings.breaker, clock=clock)
         self.retrier = RetryTransport(
@@ -90,6 +93,9 @@ class AttioClient:
             clock=clock,
             rng=rng,
         )
+        #: API token ids seen on values our writes created: the loop guard's
+        #: way to know its own changes (``GET /v2/self`` does not say).
+        self.token_ids: set[str] = set()
         self._http = httpx.AsyncClient(
             base_url=self.settings.base_url.rstrip("/") + "/",
             transport=self.retrier,
@@ -158,6 +164,8 @@ class AttioClient:
 
     async def _data(self, method: str, path: str, **kwargs: Any) -> Any:
         body = await self.request(method, path, **kwargs)
+        if method != "GET" and isinstance(body, dict) and isinstance(body.get("data"), dict):
+            self._learn_token(body["data"])
         if not isinstance(body, dict) or "data" not in body:
             raise AttioAPIError(
                 status_code=502,
@@ -168,6 +176,17 @@ class AttioClient:
                 url=path,
             )
         return body["data"]
+
+    def _learn_token(self, data: JSON) -> None:
+        values = data.get("values") or data.get("entry_values") or {}
+        actor = data.get("created_by_actor")
+        if isinstance(values, dict):
+            for items in values.values():
+                if isinstance(items, list) and items and isinstance(items[0], dict):
+                    actor = items[0].get("created_by_actor") or actor
+                    break
+        if isinstance(actor, dict) and actor.get("type") == "api-token" and actor.get("id"):
+            self.token_ids.add(str(actor["id"]))
 
     # -- workspace and schema -------------------------------------------------------------
 

@@ -8,6 +8,7 @@ writes (everything else).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 
@@ -118,8 +119,10 @@ class RateLimitTransport(httpx.AsyncBaseTransport):
         clock: Clock,
         max_in_flight: int,
         default_penalty: float = 1.0,
+        on_response: Callable[[int], None] | None = None,
     ) -> None:
         self._inner = inner
+        self._on_response = on_response
         self._budgets = budgets
         self._clock = clock
         self._connections = anyio.Semaphore(max_in_flight)
@@ -146,6 +149,8 @@ class RateLimitTransport(httpx.AsyncBaseTransport):
                 await response.aclose()
         finally:
             self._connections.release()
+        if self._on_response is not None:
+            self._on_response(response.status_code)
         if response.status_code == 429:
             self.rate_limited += 1
             wait = retry_after_seconds(response, now=self._clock.time())

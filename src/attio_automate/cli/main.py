@@ -8,6 +8,7 @@ import click
 from attio_automate.cli.fake import fake_attio
 from attio_automate.cli.plugins import plugins
 from attio_automate.cli.rules import rules
+from attio_automate.cli.serve import serve
 from attio_automate.demo import run_demo
 
 
@@ -26,3 +27,4 @@ def demo() -> None:
 main.add_command(fake_attio)
 main.add_command(rules)
 main.add_command(plugins)
+main.add_command(serve)

@@ -127,7 +127,7 @@ class EventProcessor:
         if (
             self.loop_guard
             and actor.get("type") == "api-token"
-            and actor.get("id") in self.own_actor_ids
+            and (actor.get("id") in self.own_actor_ids or actor.get("id") in self.attio.token_ids)
         ):
             return EventResult("skipped", None, reason="loop guard: made by our own API token")
         try:

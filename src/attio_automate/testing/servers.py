@@ -22,18 +22,25 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 
 def wait_until_up(
-    url: str, *, timeout: float = 20.0, process: subprocess.Popen[bytes] | None = None
+    url: str,
+    *,
+    timeout: float = 30.0,
+    process: subprocess.Popen[bytes] | None = None,
+    ready_status: int | None = None,
 ) -> None:
-    """Poll ``url`` until it answers; fail early if ``process`` exits."""
+    """Poll ``url`` until it answers (with ``ready_status``, when given); fail
+    early if ``process`` exits."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process is not None and process.poll() is not None:
             raise RuntimeError(f"server exited with {process.returncode} before answering {url}")
         try:
-            httpx.get(url, timeout=1.0)
-            return
+            answer = httpx.get(url, timeout=1.0)
+            if ready_status is None or answer.status_code == ready_status:
+                return
         except httpx.TransportError:
-            time.sleep(0.05)
+            pass
+        time.sleep(0.05)
     raise TimeoutError(f"{url} did not answer within {timeout}s")
 
 
@@ -96,3 +103,78 @@ def fake_attio_process(
             process.wait()
         if process.stderr is not None:
             process.stderr.close()
+
+
+@dataclass(frozen=True)
+class RunnerProcess:
+    """``attio-automate serve`` in its own process."""
+
+    url: str
+    process: subprocess.Popen[bytes]
+
+    def kill(self) -> None:
+        """SIGKILL: the runner dies mid-work, as in a crash."""
+        self.process.kill()
+        self.process.wait()
+
+    def terminate(self, timeout: float = 30.0) -> int:
+        """SIGTERM, then wait for a clean exit; returns the exit code."""
+        self.process.terminate()
+        return self.process.wait(timeout=timeout)
+
+
+@contextlib.contextmanager
+def runner_process(
+    *,
+    rules: str,
+    config: str | None = None,
+    api_key: str,
+    webhook_secret: str,
+    base_url: str,
+    db_url: str,
+    port: int | None = None,
+    extra_env: dict[str, str] | None = None,
+    log_path: str | None = None,
+) -> Iterator[RunnerProcess]:
+    """Run ``attio-automate serve`` on loopback until the block ends (or it is killed)."""
+    import os
+
+    port = port or free_port()
+    args = [
+        sys.executable,
+        "-m",
+        "attio_automate",
+        "serve",
+        "--rules",
+        rules,
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+    ]
+    if config:
+        args += ["--config", config]
+    env = {
+        **os.environ,
+        "ATTIO_API_KEY": api_key,
+        "ATTIO_WEBHOOK_SECRET": webhook_secret,
+        "ATTIO_BASE_URL": base_url,
+        "ATTIO_AUTOMATE_DB": db_url,
+        **(extra_env or {}),
+    }
+    log = open(log_path, "ab") if log_path else subprocess.DEVNULL  # noqa: SIM115
+    process = subprocess.Popen(args, env=env, stdout=log, stderr=log)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_up(f"{url}/healthz", process=process, ready_status=200)
+        yield RunnerProcess(url, process)
+    finally:
+        if process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        if log is not subprocess.DEVNULL:
+            log.close()  # type: ignore[union-attr]

@@ -1,0 +1,90 @@
+"""``attio-automate serve``: receive Attio's webhooks and run the rules."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import anyio
+import click
+
+from attio_automate.cli.common import UserError
+from attio_automate.errors import ConfigError
+from attio_automate.server.app import create_app
+from attio_automate.server.runner import check_settings
+from attio_automate.serving import serve_until_signal
+from attio_automate.settings import load_settings
+from attio_automate.store import open_store_url
+
+
+@click.command("serve")
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="YAML configuration file (see README).",
+)
+@click.option(
+    "--rules",
+    "rules_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Rules file (overrides the configuration's rules.path).",
+)
+@click.option("--host", default=None, help="Address to bind (default 127.0.0.1).")
+@click.option(
+    "--port", default=None, type=click.IntRange(0, 65535), help="Port to listen on (default 8080)."
+)
+@click.option(
+    "--plugin-path",
+    "plugin_paths",
+    multiple=True,
+    type=click.Path(path_type=Path),
+    help="Load a plugin from this path (repeatable).",
+)
+def serve(
+    config_path: Path | None,
+    rules_path: Path | None,
+    host: str | None,
+    port: int | None,
+    plugin_paths: tuple[Path, ...],
+) -> None:
+    """Run the runner: POST /webhooks/attio, /healthz, /readyz, /metrics.
+
+    Secrets come from the environment: ATTIO_API_KEY and ATTIO_WEBHOOK_SECRET
+    (comma-separated to rotate). ATTIO_AUTOMATE_DB (sqlite:///path),
+    ATTIO_BASE_URL and ATTIO_AUTOMATE_ENV are read too. SIGTERM drains.
+    """
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    overrides: dict[str, object] = {
+        "host": host,
+        "port": port,
+        "rules_path": str(rules_path) if rules_path else None,
+    }
+    if plugin_paths:
+        overrides["plugin_paths"] = tuple(str(p) for p in plugin_paths)
+    try:
+        settings = load_settings(config_path, overrides=overrides)
+        check_settings(settings)
+        open_store_url(settings.store_url)  # a bad URL fails here, before binding
+        if settings.rules_path is None:
+            raise ConfigError(["no rules: give --rules FILE or rules.path in --config"])
+        # Load once now so a broken rules file is refused before the server starts.
+        from attio_automate.runtime import load_plugins
+
+        load_plugins(
+            rules_path=settings.rules_path,
+            plugin_paths=settings.plugin_paths,
+            entry_points=settings.installed_plugins,
+        )
+    except ConfigError as exc:
+        raise UserError(exc.problems) from None
+    click.echo(
+        f"attio-automate serving on http://{settings.host}:{settings.port} "
+        f"(webhooks at /webhooks/attio, store {settings.store_url})",
+        err=True,
+    )
+    anyio.run(
+        lambda: serve_until_signal(create_app(settings), host=settings.host, port=settings.port)
+    )

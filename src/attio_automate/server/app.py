@@ -1,0 +1,127 @@
+"""The runner's HTTP face: the webhook receiver, health, readiness and metrics."""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import AsyncIterator, Sequence
+
+import httpx
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from attio_automate.receiver import WebhookRejected, parse_delivery
+from attio_automate.server.runner import Runner, running
+from attio_automate.settings import Settings
+
+READY_CACHE_SECONDS = 5.0
+
+
+def runner_of(request: Request) -> Runner:
+    runner: Runner = request.app.state.runner
+    return runner
+
+
+async def read_limited(request: Request, limit: int) -> bytes:
+    """The body, refusing (413) as soon as it passes ``limit`` bytes."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise WebhookRejected(413, "too_large", f"body over {limit} bytes")
+    chunks = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise WebhookRejected(413, "too_large", f"body over {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def receive_webhook(request: Request) -> Response:
+    runner = runner_of(request)
+    metrics = runner.metrics
+    metrics.received.inc()
+    if not runner.accepting:
+        return JSONResponse({"error": "shutting down"}, status_code=503)
+    try:
+        body = await read_limited(request, runner.settings.max_body_bytes)
+        events = parse_delivery(
+            request.headers, body, secrets=runner.settings.webhook_secrets, received_at=time.time()
+        )
+    except WebhookRejected as rejected:
+        metrics.rejected.labels(reason=rejected.reason).inc()
+        return JSONResponse({"error": rejected.message}, status_code=rejected.status)
+    try:
+        inserted = await runner.store.insert_events(events)
+    except Exception:
+        # Not committed, so not acknowledged: Attio will deliver it again.
+        metrics.rejected.labels(reason="store_unavailable").inc()
+        return JSONResponse({"error": "could not store the delivery"}, status_code=503)
+    accepted = sum(inserted)
+    metrics.accepted.inc(accepted)
+    metrics.duplicates.inc(len(inserted) - accepted)
+    if accepted:
+        runner.dispatcher.wake()
+    return JSONResponse({"accepted": accepted, "duplicates": len(inserted) - accepted})
+
+
+async def healthz(request: Request) -> Response:
+    runner: Runner | None = getattr(request.app.state, "runner", None)
+    if runner is None or not runner.accepting:
+        return JSONResponse({"status": "starting"}, status_code=503)
+    return JSONResponse({"status": "ok"})
+
+
+async def readyz(request: Request) -> Response:
+    runner = runner_of(request)
+    checks: dict[str, str] = {}
+    try:
+        await runner.store.ping()
+        checks["store"] = "ok"
+    except Exception as exc:
+        checks["store"] = f"error: {type(exc).__name__}"
+    checked_at, reachable = runner.attio_checked
+    if time.monotonic() - checked_at > READY_CACHE_SECONDS:
+        try:
+            await runner.attio.get_self()
+            reachable = True
+        except Exception:
+            reachable = False
+        runner.attio_checked = (time.monotonic(), reachable)
+    checks["attio"] = "ok" if reachable else "unreachable"
+    ok = all(v == "ok" for v in checks.values()) and runner.accepting
+    return JSONResponse({"ready": ok, "checks": checks}, status_code=200 if ok else 503)
+
+
+async def metrics_endpoint(request: Request) -> Response:
+    runner = runner_of(request)
+    counts = await runner.store.status_counts()
+    runner.metrics.queue_depth.set(counts.get("pending", 0) + counts.get("processing", 0))
+    runner.metrics.dead_letter_depth.set(counts.get("dead", 0))
+    return Response(runner.metrics.render(), media_type="text/plain; version=0.0.4")
+
+
+def create_app(
+    settings: Settings,
+    *,
+    attio_transport: httpx.AsyncBaseTransport | None = None,
+    extra_routes: Sequence[BaseRoute] = (),
+) -> Starlette:
+    """The runner as an ASGI app; its lifespan runs the dispatcher."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        async with running(settings, attio_transport=attio_transport) as runner:
+            app.state.runner = runner
+            yield
+
+    routes: list[BaseRoute] = [
+        Route("/webhooks/attio", receive_webhook, methods=["POST"]),
+        Route("/healthz", healthz, methods=["GET"]),
+        Route("/readyz", readyz, methods=["GET"]),
+        Route("/metrics", metrics_endpoint, methods=["GET"]),
+        *extra_routes,
+    ]
+    return Starlette(routes=routes, lifespan=lifespan)

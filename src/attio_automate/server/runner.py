@@ -1,0 +1,140 @@
+"""The runner's parts, built from settings and owned by the app's lifespan."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+
+import anyio
+import httpx
+
+from attio_automate.attio.client import AttioClient, ClientSettings
+from attio_automate.attio.ratelimit import RateLimits
+from attio_automate.attio.schema import SchemaCache
+from attio_automate.bus.context import AppContext
+from attio_automate.errors import ConfigError
+from attio_automate.metrics import Metrics
+from attio_automate.processing.dispatcher import Dispatcher, DispatchPolicy
+from attio_automate.runtime import Plugins, build_processor, load_plugins
+from attio_automate.settings import Settings
+from attio_automate.store import Store, open_store_url
+
+log = logging.getLogger("attio_automate.runner")
+
+
+@dataclass
+class Runner:
+    """What the HTTP handlers reach through the app's state."""
+
+    settings: Settings
+    store: Store
+    attio: AttioClient
+    schema: SchemaCache
+    plugins: Plugins
+    dispatcher: Dispatcher
+    metrics: Metrics
+    accepting: bool = False
+    #: Attio reachability, checked at most every few seconds by /readyz.
+    attio_checked: tuple[float, bool] = field(default=(0.0, False))
+
+
+def check_settings(settings: Settings) -> None:
+    """Refuse to start without what the runner cannot work without."""
+    problems = []
+    if not settings.webhook_secrets:
+        problems.append("ATTIO_WEBHOOK_SECRET is not set: every webhook would be refused")
+    if not settings.api_key:
+        problems.append("ATTIO_API_KEY is not set: the runner cannot call Attio")
+    if problems:
+        raise ConfigError(problems)
+
+
+@contextlib.asynccontextmanager
+async def running(
+    settings: Settings, *, attio_transport: httpx.AsyncBaseTransport | None = None
+) -> AsyncIterator[Runner]:
+    """Open the store, the client and the plugins; run the dispatcher; on exit
+    drain it, call the plugins' ``shutdown`` and close everything."""
+    check_settings(settings)
+    metrics = Metrics()
+    plugins = load_plugins(
+        rules_path=settings.rules_path,
+        plugin_paths=settings.plugin_paths,
+        entry_points=settings.installed_plugins,
+    )
+    store = open_store_url(settings.store_url)
+    await store.open()
+    try:
+        client_settings = ClientSettings(
+            base_url=settings.base_url,
+            rate_limits=RateLimits(
+                reads_per_second=settings.reads_per_second,
+                writes_per_second=settings.writes_per_second,
+                fraction=settings.rate_limit_fraction,
+            ),
+        )
+        async with AttioClient(
+            api_key=settings.api_key,
+            settings=client_settings,
+            transport=attio_transport,
+            on_response=metrics.observe_attio,
+        ) as attio:
+            schema = SchemaCache(attio, ttl=settings.schema_ttl)
+            processor = build_processor(
+                plugins,
+                attio=attio,
+                schema=schema,
+                own_actor_ids=settings.own_token_ids,
+                settings=settings.plugin_settings,
+            )
+            processor.loop_guard = settings.loop_guard
+            dispatcher = Dispatcher(
+                store,
+                processor,
+                metrics=metrics,
+                breaker=attio.breaker,
+                policy=DispatchPolicy(
+                    concurrency=settings.concurrency,
+                    lease_seconds=settings.lease_seconds,
+                    poll_seconds=settings.poll_seconds,
+                    max_attempts=settings.max_attempts,
+                    backoff_initial=settings.backoff_initial,
+                    backoff_max=settings.backoff_max,
+                ),
+            )
+            runner = Runner(settings, store, attio, schema, plugins, dispatcher, metrics)
+            app_context = AppContext(attio, schema, settings.plugin_settings)
+            for failure in await plugins.bus.call("startup", app=app_context):
+                log.error("plugin %s failed to start: %s", failure.plugin, failure.error)
+            async with anyio.create_task_group() as tasks:
+                await tasks.start(dispatcher.run)
+                tasks.start_soon(_sweep, runner)
+                runner.accepting = True
+                try:
+                    yield runner
+                finally:
+                    runner.accepting = False
+                    with anyio.CancelScope(shield=True):
+                        await dispatcher.stop(deadline=settings.drain_seconds)
+                        for failure in await plugins.bus.call("shutdown", app=app_context):
+                            log.error("plugin %s failed to stop: %s", failure.plugin, failure.error)
+                    tasks.cancel_scope.cancel()
+    finally:
+        with anyio.CancelScope(shield=True):
+            await store.close()
+
+
+async def _sweep(runner: Runner) -> None:
+    """Delete finished events past the retention period, hourly."""
+    retention = runner.settings.retention_days * 86400
+    while True:
+        try:
+            removed = await runner.store.sweep(finished_before=time.time() - retention)
+            if removed:
+                log.info("retention: removed %d finished events", removed)
+        except Exception:
+            log.exception("retention sweep failed")
+        await anyio.sleep(3600)

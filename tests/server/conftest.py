@@ -1,0 +1,146 @@
+"""Real servers on loopback: the fake Attio and the runner, each its own process."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from attio_automate.testing.servers import FakeAttioProcess, fake_attio_process
+from attio_automate.testing.webhooks import delivery, record_event, signed_headers
+
+KEY = "server-test-key"
+SECRET = "server-test-secret"
+
+NOTE_RULES = """
+version: 1
+rules:
+  - id: note-each
+    on: [record.created, record.updated]
+    object: people
+    do:
+      - action: add_note
+        with:
+          title: "{{ event.event_type }} {{ event.id.attribute_id | default('') }}"
+          content: "for {{ record.record_id }} at {{ event.id.attribute_id | default('') }}"
+"""
+
+FAST_CONFIG = """
+dispatcher:
+  concurrency: 8
+  lease_seconds: 3
+  poll_seconds: 0.1
+  backoff_initial: 0.5
+  backoff_max: 4
+  max_attempts: 10
+server:
+  drain_seconds: 10
+attio:
+  schema_ttl: 600
+"""
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeAttioProcess]:
+    with fake_attio_process(api_key=KEY) as process:
+        yield process
+
+
+@dataclass
+class Setup:
+    rules: str
+    config: str
+    db_path: Path
+
+    @property
+    def db_url(self) -> str:
+        return f"sqlite:///{self.db_path}"
+
+
+@pytest.fixture
+def setup(tmp_path: Path) -> Setup:
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(NOTE_RULES)
+    config = tmp_path / "config.yaml"
+    config.write_text(FAST_CONFIG)
+    return Setup(str(rules), str(config), tmp_path / "runner.db")
+
+
+def attio(fake: FakeAttioProcess) -> httpx.Client:
+    return httpx.Client(
+        base_url=fake.base_url + "/", headers={"Authorization": f"Bearer {KEY}"}, timeout=30
+    )
+
+
+def people_object_id(fake: FakeAttioProcess) -> str:
+    with attio(fake) as client:
+        objects = client.get("objects").json()["data"]
+    return str(next(o["id"]["object_id"] for o in objects if o["api_slug"] == "people"))
+
+
+def make_people(fake: FakeAttioProcess, count: int) -> list[str]:
+    with attio(fake) as client:
+        return [
+            client.post(
+                "objects/people/records",
+                json={
+                    "data": {
+                        "values": {
+                            "name": [
+                                {"first_name": "P", "last_name": str(n), "full_name": f"P {n}"}
+                            ]
+                        }
+                    }
+                },
+            ).json()["data"]["id"]["record_id"]
+            for n in range(count)
+        ]
+
+
+def send(
+    url: str,
+    events: list[dict[str, Any]],
+    *,
+    key: str | None,
+    secret: str = SECRET,
+    client: httpx.Client | None = None,
+) -> httpx.Response:
+    body = delivery(events)
+    http = client or httpx.Client(timeout=30)
+    try:
+        return http.post(
+            f"{url}/webhooks/attio",
+            content=body,
+            headers=signed_headers(body, secret, idempotency_key=key),
+        )
+    finally:
+        if client is None:
+            http.close()
+
+
+def created(object_id: str, record_id: str, step: str | None = None) -> dict[str, Any]:
+    kind = "record.updated" if step else "record.created"
+    return record_event(kind, object_id, record_id, attribute_id=step)
+
+
+def inbox(db_path: Path) -> list[tuple[Any, ...]]:
+    connection = sqlite3.connect(db_path)
+    try:
+        return connection.execute(
+            "SELECT id, key, status, attempts, reason FROM inbox ORDER BY id"
+        ).fetchall()
+    finally:
+        connection.close()
+
+
+def note_posts(fake: FakeAttioProcess) -> list[dict[str, Any]]:
+    return [
+        r
+        for r in fake.requests()
+        if r["method"] == "POST" and r["path"] == "/v2/notes" and r["status"] == 200
+    ]
