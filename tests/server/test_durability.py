@@ -86,7 +86,7 @@ def test_kill_9_mid_burst_loses_nothing_and_repeats_nothing(
     records = make_people(fake, 40)
     acknowledged: list[tuple[str, str]] = []
     stop = threading.Event()
-    common = {
+    common: dict[str, Any] = {
         "rules": setup.rules,
         "config": setup.config,
         "api_key": KEY,
@@ -124,7 +124,7 @@ def test_sigterm_drains_and_gives_back_the_rest(
 ) -> None:
     people = people_object_id(fake)
     records = make_people(fake, 30)
-    common = {
+    common: dict[str, Any] = {
         "rules": setup.rules,
         "config": setup.config,
         "api_key": KEY,
