@@ -36,10 +36,12 @@ _EVENT_COLUMNS = (
 
 
 @dataclass
-class _Waiter:
-    events: Sequence[NewEvent]
+class _Write:
+    """One caller's work, to run inside the next shared transaction."""
+
+    fn: Callable[[sqlite3.Connection], Any]
     done: anyio.Event = field(default_factory=anyio.Event)
-    result: list[bool] | None = None
+    result: Any = None
     error: BaseException | None = None
 
 
@@ -50,7 +52,7 @@ class SQLiteStore:
         self.path = str(path)
         self._connection: sqlite3.Connection | None = None
         self._limiter = anyio.CapacityLimiter(1)
-        self._pending: list[_Waiter] = []
+        self._pending: list[_Write] = []
         self._flushing = False
 
     # -- plumbing -----------------------------------------------------------------------
@@ -89,12 +91,18 @@ class SQLiteStore:
 
     # -- inbox --------------------------------------------------------------------------
 
-    async def insert_events(self, events: Sequence[NewEvent]) -> list[bool]:
-        waiter = _Waiter(events)
-        self._pending.append(waiter)
+    async def _write(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """Run ``fn`` in a write transaction shared with every other write
+        waiting at the time: one commit (one fsync) for all of them.
+
+        Each write runs under its own savepoint, so one failing rolls back only
+        itself; the commit is durable (synchronous=FULL) before anyone returns.
+        """
+        write = _Write(fn)
+        self._pending.append(write)
         if not self._flushing:
             self._flushing = True
-            # Shielded: waiters who joined this batch depend on it finishing.
+            # Shielded: the writes that joined this batch depend on it finishing.
             with anyio.CancelScope(shield=True):
                 try:
                     while self._pending:
@@ -102,82 +110,83 @@ class SQLiteStore:
                         await self._flush(batch)
                 finally:
                     self._flushing = False
-        await waiter.done.wait()
-        if waiter.error is not None:
-            raise waiter.error
-        assert waiter.result is not None
-        return waiter.result
+        await write.done.wait()
+        if write.error is not None:
+            raise write.error
+        result: T = write.result
+        return result
 
-    async def _flush(self, batch: list[_Waiter]) -> None:
-        def write(connection: sqlite3.Connection) -> list[list[bool]]:
-            results: list[list[bool]] = []
+    async def _flush(self, batch: list[_Write]) -> None:
+        def run(connection: sqlite3.Connection) -> None:
             connection.execute("BEGIN IMMEDIATE")
             try:
-                for waiter in batch:
-                    inserted = []
-                    for event in waiter.events:
-                        cursor = connection.execute(
-                            "INSERT INTO inbox (key, ordering_key, event_type, payload, "
-                            "webhook_id, received_at, available_at) VALUES (?, ?, ?, ?, ?, ?, ?) "
-                            "ON CONFLICT (key) DO NOTHING",
-                            (
-                                event.key,
-                                event.ordering_key,
-                                event.event_type,
-                                json.dumps(event.payload),
-                                event.webhook_id,
-                                event.received_at,
-                                event.received_at,
-                            ),
-                        )
-                        inserted.append(cursor.rowcount == 1)
-                    results.append(inserted)
+                for write in batch:
+                    connection.execute("SAVEPOINT one")
+                    try:
+                        write.result = write.fn(connection)
+                    except Exception as exc:
+                        connection.execute("ROLLBACK TO one")
+                        write.error = exc
+                    connection.execute("RELEASE one")
                 connection.execute("COMMIT")
             except BaseException:
                 connection.execute("ROLLBACK")
                 raise
-            return results
 
         try:
-            results = await self._run(write)
+            await self._run(run)
         except Exception as exc:
-            for waiter in batch:
-                waiter.error = exc
-                waiter.done.set()
-            return
-        for waiter, result in zip(batch, results, strict=True):
-            waiter.result = result
-            waiter.done.set()
+            for write in batch:
+                write.error = exc
+        for write in batch:
+            write.done.set()
+
+    async def insert_events(self, events: Sequence[NewEvent]) -> list[bool]:
+        def insert(connection: sqlite3.Connection) -> list[bool]:
+            inserted = []
+            for event in events:
+                cursor = connection.execute(
+                    "INSERT INTO inbox (key, ordering_key, event_type, payload, "
+                    "webhook_id, received_at, available_at) VALUES (?, ?, ?, ?, ?, ?, ?) "
+                    "ON CONFLICT (key) DO NOTHING",
+                    (
+                        event.key,
+                        event.ordering_key,
+                        event.event_type,
+                        json.dumps(event.payload),
+                        event.webhook_id,
+                        event.received_at,
+                        event.received_at,
+                    ),
+                )
+                inserted.append(cursor.rowcount == 1)
+            return inserted
+
+        return await self._write(insert)
 
     async def claim(self, owner: str, *, limit: int, lease: float, now: float) -> list[StoredEvent]:
         def claim(connection: sqlite3.Connection) -> list[StoredEvent]:
-            connection.execute("BEGIN IMMEDIATE")
-            try:
-                rows = connection.execute(
-                    f"SELECT {_EVENT_COLUMNS} FROM inbox AS i "
-                    "WHERE i.status IN ('pending', 'processing') "
-                    "AND (i.status = 'pending' OR i.lease_until < :now) "
-                    "AND i.available_at <= :now "
-                    # the oldest unfinished event of its key, and no other of the key in flight
-                    "AND NOT EXISTS (SELECT 1 FROM inbox AS j "
-                    "  WHERE j.ordering_key = i.ordering_key "
-                    "  AND j.status IN ('pending', 'processing') AND j.id < i.id) "
-                    "ORDER BY i.id LIMIT :limit",
-                    {"now": now, "limit": limit},
-                ).fetchall()
-                ids = [row[0] for row in rows]
-                connection.executemany(
-                    "UPDATE inbox SET status = 'processing', lease_owner = ?, lease_until = ? "
-                    "WHERE id = ?",
-                    [(owner, now + lease, i) for i in ids],
-                )
-                connection.execute("COMMIT")
-            except BaseException:
-                connection.execute("ROLLBACK")
-                raise
+            rows = connection.execute(
+                f"SELECT {_EVENT_COLUMNS} FROM inbox AS i "
+                "WHERE i.status IN ('pending', 'processing') "
+                "AND (i.status = 'pending' OR i.lease_until < :now) "
+                "AND i.available_at <= :now "
+                # the oldest unfinished event of its key, and no other of the key in flight
+                "AND NOT EXISTS (SELECT 1 FROM inbox AS j "
+                "  WHERE j.ordering_key = i.ordering_key "
+                "  AND j.status IN ('pending', 'processing') AND j.id < i.id) "
+                "ORDER BY i.id LIMIT :limit",
+                {"now": now, "limit": limit},
+            ).fetchall()
+            ids = [row[0] for row in rows]
+            connection.executemany(
+                "UPDATE inbox SET status = 'processing', lease_owner = ?, lease_until = ? "
+                "WHERE id = ?",
+                [(owner, now + lease, i) for i in ids],
+            )
             return [_event(row, status="processing") for row in rows]
 
-        return await self._run(claim)
+        return await self._write(claim)
 
     async def renew(self, owner: str, ids: Sequence[int], *, lease: float, now: float) -> None:
         def renew(connection: sqlite3.Connection) -> None:
@@ -187,7 +196,7 @@ class SQLiteStore:
                 [(now + lease, i, owner) for i in ids],
             )
 
-        await self._run(renew)
+        await self._write(renew)
 
     async def finish(
         self,
@@ -248,32 +257,26 @@ class SQLiteStore:
         finished = None if status == "pending" else now
 
         def end(connection: sqlite3.Connection) -> None:
-            connection.execute("BEGIN IMMEDIATE")
-            try:
+            connection.execute(
+                "UPDATE inbox SET status = ?, attempts = attempts + ?, "
+                "available_at = COALESCE(?, available_at), lease_owner = NULL, "
+                "lease_until = NULL, finished_at = ?, reason = ? WHERE id = ?",
+                (status, 1 if count_attempt else 0, available_at, finished, reason, event_id),
+            )
+            connection.execute(
+                "INSERT INTO attempts (event_id, owner, finished_at, status, reason) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (event_id, owner, now, status, reason),
+            )
+            if trace is not None:
                 connection.execute(
-                    "UPDATE inbox SET status = ?, attempts = attempts + ?, "
-                    "available_at = COALESCE(?, available_at), lease_owner = NULL, "
-                    "lease_until = NULL, finished_at = ?, reason = ? WHERE id = ?",
-                    (status, 1 if count_attempt else 0, available_at, finished, reason, event_id),
+                    "INSERT INTO traces (event_id, trace, updated_at) VALUES (?, ?, ?) "
+                    "ON CONFLICT (event_id) DO UPDATE SET trace = excluded.trace, "
+                    "updated_at = excluded.updated_at",
+                    (event_id, json.dumps(trace, default=str), now),
                 )
-                connection.execute(
-                    "INSERT INTO attempts (event_id, owner, finished_at, status, reason) "
-                    "VALUES (?, ?, ?, ?, ?)",
-                    (event_id, owner, now, status, reason),
-                )
-                if trace is not None:
-                    connection.execute(
-                        "INSERT INTO traces (event_id, trace, updated_at) VALUES (?, ?, ?) "
-                        "ON CONFLICT (event_id) DO UPDATE SET trace = excluded.trace, "
-                        "updated_at = excluded.updated_at",
-                        (event_id, json.dumps(trace, default=str), now),
-                    )
-                connection.execute("COMMIT")
-            except BaseException:
-                connection.execute("ROLLBACK")
-                raise
 
-        await self._run(end)
+        await self._write(end)
 
     async def release(self, owner: str) -> int:
         def release(connection: sqlite3.Connection) -> int:
@@ -284,7 +287,7 @@ class SQLiteStore:
             )
             return cursor.rowcount
 
-        return await self._run(release)
+        return await self._write(release)
 
     # -- ledger -------------------------------------------------------------------------
 
@@ -303,7 +306,7 @@ class SQLiteStore:
     ) -> None:
         # The intent is committed before the action runs: after a crash, its
         # presence says "this may have happened".
-        await self._run(
+        await self._write(
             lambda c: c.execute(
                 "INSERT INTO ledger (key, event_id, state, action, updated_at) "
                 "VALUES (?, ?, 'intent', ?, ?) ON CONFLICT (key) DO NOTHING",
@@ -314,7 +317,7 @@ class SQLiteStore:
     async def ledger_record(
         self, key: str, *, event_id: int | None, action: str, result: Any, now: float
     ) -> None:
-        await self._run(
+        await self._write(
             lambda c: c.execute(
                 "INSERT INTO ledger (key, event_id, state, action, result, updated_at) "
                 "VALUES (?, ?, 'done', ?, ?, ?) ON CONFLICT (key) DO UPDATE SET state = 'done', "
@@ -349,24 +352,18 @@ class SQLiteStore:
 
     async def sweep(self, *, finished_before: float) -> int:
         def sweep(connection: sqlite3.Connection) -> int:
-            connection.execute("BEGIN IMMEDIATE")
-            try:
-                connection.execute(
-                    "DELETE FROM ledger WHERE event_id IN (SELECT id FROM inbox WHERE "
-                    "status IN ('done', 'skipped') AND finished_at < ?)",
-                    (finished_before,),
-                )
-                cursor = connection.execute(
-                    "DELETE FROM inbox WHERE status IN ('done', 'skipped') AND finished_at < ?",
-                    (finished_before,),
-                )
-                connection.execute("COMMIT")
-            except BaseException:
-                connection.execute("ROLLBACK")
-                raise
+            connection.execute(
+                "DELETE FROM ledger WHERE event_id IN (SELECT id FROM inbox WHERE "
+                "status IN ('done', 'skipped') AND finished_at < ?)",
+                (finished_before,),
+            )
+            cursor = connection.execute(
+                "DELETE FROM inbox WHERE status IN ('done', 'skipped') AND finished_at < ?",
+                (finished_before,),
+            )
             return cursor.rowcount
 
-        return await self._run(sweep)
+        return await self._write(sweep)
 
 
 def _event(row: Sequence[Any], *, status: str | None = None) -> StoredEvent:
