@@ -21,6 +21,7 @@ import os
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 # Run as a script, bench/ is on sys.path and _loadgen imports as a module.
@@ -86,7 +87,7 @@ def main() -> None:
         try:
             wait_until_up(f"http://127.0.0.1:{port}/healthz", process=server, ready_status=200)
 
-            def load(make: object, count: int) -> LoadResult:
+            def load(make: Callable[[int], bytes], count: int) -> LoadResult:
                 return asyncio.run(
                     run_load(
                         "127.0.0.1",
@@ -95,7 +96,7 @@ def main() -> None:
                         connections=CONNECTIONS,
                         make_request=make,
                     )
-                )  # type: ignore[arg-type]
+                )
 
             load(bare, 500)  # warm up both paths
             load(lambda n: webhook(REQUESTS * 10 + n), 500)
