@@ -1,0 +1,51 @@
+"""``serve`` refuses to start on a user mistake, with a clear message."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from attio_automate.cli.main import main
+from attio_automate.examples import example_path
+
+ENV = {"ATTIO_API_KEY": "k", "ATTIO_WEBHOOK_SECRET": "s", "ATTIO_AUTOMATE_DB": "sqlite:///x.db"}
+
+
+def serve(*args: str, env: dict[str, str]) -> tuple[int, str]:
+    result = CliRunner().invoke(main, ["serve", *args], env=env)
+    assert "Traceback" not in result.output
+    return result.exit_code, result.output
+
+
+def test_missing_secrets() -> None:
+    code, out = serve(
+        "--rules", str(example_path()), env={"ATTIO_API_KEY": "", "ATTIO_WEBHOOK_SECRET": ""}
+    )
+    assert code == 1
+    assert "ATTIO_WEBHOOK_SECRET is not set" in out
+    assert "ATTIO_API_KEY is not set" in out
+
+
+def test_no_rules_and_broken_rules(tmp_path: Path) -> None:
+    code, out = serve(env=ENV)
+    assert code == 1
+    assert "no rules" in out
+    broken = tmp_path / "r.yaml"
+    broken.write_text("version: 1\nrules:\n  - id: x\n")
+    code, out = serve("--rules", str(broken), env=ENV)
+    assert code == 1
+    assert f"{broken}:3:5: missing 'on'" in out
+
+
+def test_bad_store_url_and_config(tmp_path: Path) -> None:
+    code, out = serve(
+        "--rules", str(example_path()), env={**ENV, "ATTIO_AUTOMATE_DB": "oracle://nope"}
+    )
+    assert code == 1
+    assert "unsupported scheme 'oracle'" in out
+    config = tmp_path / "c.yaml"
+    config.write_text("server: {port: 99999}\n")
+    code, out = serve("--config", str(config), "--rules", str(example_path()), env=ENV)
+    assert code == 1
+    assert "server.port: 99999 is greater than the maximum of 65535" in out
