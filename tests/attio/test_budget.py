@@ -64,3 +64,25 @@ async def test_waiter_reserved_before_a_penalty_waits_for_it() -> None:
 def test_rate_must_be_positive() -> None:
     with pytest.raises(ValueError, match="positive"):
         GcraBudget(0, clock=VirtualClock())
+
+
+class LateClock(VirtualClock):
+    """Every sleep overshoots by ``late`` seconds, like a busy event loop."""
+
+    def __init__(self, late: float) -> None:
+        super().__init__()
+        self.late = late
+
+    async def sleep(self, seconds: float) -> None:
+        await super().sleep(seconds + self.late)
+
+
+async def test_a_late_wake_pushes_the_next_slot() -> None:
+    clock = LateClock(late=0.05)
+    budget = GcraBudget(10, clock=clock)
+    sent = []
+    for _ in range(4):
+        await budget.acquire()
+        sent.append(clock.monotonic())
+    gaps = [round(b - a, 6) for a, b in itertools.pairwise(sent)]
+    assert all(gap >= 0.1 for gap in gaps), gaps

@@ -53,8 +53,12 @@ class GcraBudget:
             slot = max(self._next_slot, now, self._blocked_until)
             self._next_slot = slot + self.interval
             await self._clock.sleep(slot - now)
+            woke = self._clock.monotonic()
             # A 429 seen while we slept pushes everyone back, us included.
-            if self._clock.monotonic() >= self._blocked_until:
+            if woke >= self._blocked_until:
+                # Woken late (a busy loop)? Space the next send from when this
+                # one really goes, or the two would reach Attio too close.
+                self._next_slot = max(self._next_slot, woke + self.interval)
                 return
 
     async def penalize(self, seconds: float) -> None:
