@@ -194,6 +194,16 @@ def main() -> None:
         f"{utilization:.3f} of {WRITE_LIMIT} writes/s; drained {drain:.1f}s after it began"
     )
     print(f"429 answers: {refused}; events without their note: {missing}")
+    writes = sorted(float(r["time"]) for r in log if r["kind"] == "write")
+    gaps = [b - a for a, b in zip(writes, writes[1:], strict=False)]
+    if gaps:
+        print(f"writes at the fake: closest two {min(gaps) * 1000:.1f} ms apart; "
+              f"{sum(1 for g in gaps if g < 0.5 / WRITE_LIMIT)} pairs closer than half the pace")
+    for r in log:
+        if r["status"] == 429:
+            at = float(r["time"])
+            near = [f"{(t - at) * 1000:+.0f}" for t in writes if abs(t - at) < 0.2]
+            print(f"  429 at {at:.3f} ({r['kind']}); writes nearby (ms): {' '.join(near)}")
     print(
         json.dumps(
             {

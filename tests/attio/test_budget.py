@@ -77,12 +77,26 @@ class LateClock(VirtualClock):
         await super().sleep(seconds + self.late)
 
 
-async def test_a_late_wake_pushes_the_next_slot() -> None:
-    clock = LateClock(late=0.05)
-    budget = GcraBudget(10, clock=clock)
+async def test_late_sends_never_crowd_a_window() -> None:
+    clock = LateClock(late=0.0)
+    budget = GcraBudget(9.8, clock=clock, window_limit=10, window=1.01)
     sent = []
-    for _ in range(4):
+    for n in range(40):
+        # every seventh send goes out 30 ms late, the rest on time
+        clock.late = 0.03 if n % 7 == 0 else 0.0
         await budget.acquire()
         sent.append(clock.monotonic())
-    gaps = [round(b - a, 6) for a, b in itertools.pairwise(sent)]
-    assert all(gap >= 0.1 for gap in gaps), gaps
+    for first, eleventh in zip(sent, sent[10:], strict=False):
+        assert eleventh - first >= 1.01 - 1e-9
+    # and the pace is barely slower than 9.8/s
+    assert (len(sent) - 1) / (sent[-1] - sent[0]) > 9.5
+
+
+async def test_steady_lateness_costs_no_pace() -> None:
+    clock = LateClock(late=0.001)
+    budget = GcraBudget(9.8, clock=clock, window_limit=10, window=1.01)
+    sent = []
+    for _ in range(50):
+        await budget.acquire()
+        sent.append(clock.monotonic())
+    assert (len(sent) - 1) / (sent[-1] - sent[0]) == pytest.approx(9.8, rel=0.01)

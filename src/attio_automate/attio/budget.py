@@ -13,6 +13,7 @@ processes implement the same protocol on top of the store.
 
 from __future__ import annotations
 
+from collections import deque
 from typing import Protocol
 
 from attio_automate.clock import Clock
@@ -35,9 +36,23 @@ class GcraBudget:
 
     ``rate`` is the pace actually kept: pass the published limit multiplied by
     the fraction of it the runner may use.
+
+    Pacing alone keeps *planned* sends apart, but a send that goes out late
+    (a busy event loop) brings it closer to the next one.  So the budget also
+    remembers when its last ``window_limit`` sends really went and never lets
+    ``window_limit + 1`` of them fall within ``window`` seconds: that is the
+    per-second limit itself, checked against what happened.  ``window`` is a
+    second plus a little slack for the way to Attio.
     """
 
-    def __init__(self, rate: float, *, clock: Clock) -> None:
+    def __init__(
+        self,
+        rate: float,
+        *,
+        clock: Clock,
+        window_limit: int | None = None,
+        window: float = 1.01,
+    ) -> None:
         if rate <= 0:
             raise ValueError(f"rate must be positive, got {rate}")
         self.interval = 1.0 / rate
@@ -46,19 +61,23 @@ class GcraBudget:
         self._next_slot = clock.monotonic()
         # Slots reserved before a 429 must not be used before the penalty ends.
         self._blocked_until = float("-inf")
+        self._window = window
+        self._sent: deque[float] = deque(maxlen=window_limit) if window_limit else deque()
+        self._window_limit = window_limit
 
     async def acquire(self) -> None:
         while True:
             now = self._clock.monotonic()
             slot = max(self._next_slot, now, self._blocked_until)
+            if self._window_limit and len(self._sent) == self._window_limit:
+                slot = max(slot, self._sent[0] + self._window)
             self._next_slot = slot + self.interval
             await self._clock.sleep(slot - now)
             woke = self._clock.monotonic()
             # A 429 seen while we slept pushes everyone back, us included.
             if woke >= self._blocked_until:
-                # Woken late (a busy loop)? Space the next send from when this
-                # one really goes, or the two would reach Attio too close.
-                self._next_slot = max(self._next_slot, woke + self.interval)
+                if self._window_limit:
+                    self._sent.append(woke)
                 return
 
     async def penalize(self, seconds: float) -> None:
