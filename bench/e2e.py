@@ -197,8 +197,10 @@ def main() -> None:
     writes = sorted(float(r["time"]) for r in log if r["kind"] == "write")
     gaps = [b - a for a, b in zip(writes, writes[1:], strict=False)]
     if gaps:
-        print(f"writes at the fake: closest two {min(gaps) * 1000:.1f} ms apart; "
-              f"{sum(1 for g in gaps if g < 0.5 / WRITE_LIMIT)} pairs closer than half the pace")
+        print(
+            f"writes at the fake: closest two {min(gaps) * 1000:.1f} ms apart; "
+            f"{sum(1 for g in gaps if g < 0.5 / WRITE_LIMIT)} pairs closer than half the pace"
+        )
     for r in log:
         if r["status"] == 429:
             at = float(r["time"])

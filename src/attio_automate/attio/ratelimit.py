@@ -53,10 +53,16 @@ class Budgets:
     def in_process(cls, limits: RateLimits, *, clock: Clock) -> Budgets:
         """Budgets kept in this process's memory."""
         return cls(
-            reads=GcraBudget(limits.reads_per_second * limits.fraction, clock=clock,
-                             window_limit=int(limits.reads_per_second)),
-            writes=GcraBudget(limits.writes_per_second * limits.fraction, clock=clock,
-                              window_limit=int(limits.writes_per_second)),
+            reads=GcraBudget(
+                limits.reads_per_second * limits.fraction,
+                clock=clock,
+                window_limit=int(limits.reads_per_second),
+            ),
+            writes=GcraBudget(
+                limits.writes_per_second * limits.fraction,
+                clock=clock,
+                window_limit=int(limits.writes_per_second),
+            ),
         )
 
 
