@@ -19,6 +19,7 @@ and a 400-event burst).  Last line: ``p50_ms_at_50``, ``p99_ms_at_50``,
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import sys
 import tempfile
@@ -195,7 +196,7 @@ def main() -> None:
     )
     print(f"429 answers: {refused}; events without their note: {missing}")
     writes = sorted(float(r["time"]) for r in log if r["kind"] == "write")
-    gaps = [b - a for a, b in zip(writes, writes[1:], strict=False)]
+    gaps = [b - a for a, b in itertools.pairwise(writes)]
     if gaps:
         print(
             f"writes at the fake: closest two {min(gaps) * 1000:.1f} ms apart; "

@@ -9,6 +9,7 @@ import sys
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 
@@ -52,9 +53,9 @@ class FakeAttioProcess:
     control_url: str
     process: subprocess.Popen[bytes]
 
-    def requests(self) -> list[dict[str, object]]:
+    def requests(self) -> list[dict[str, Any]]:
         """The fake's request log."""
-        log: list[dict[str, object]] = httpx.get(f"{self.control_url}/requests", timeout=30).json()[
+        log: list[dict[str, Any]] = httpx.get(f"{self.control_url}/requests", timeout=30).json()[
             "requests"
         ]
         return log
