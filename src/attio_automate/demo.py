@@ -1,29 +1,74 @@
-"""``attio-automate demo``: example rules acting on events from a fake Attio.
+"""``attio-automate demo``: the whole path, over real HTTP on loopback.
 
-Everything runs in this process: a fake Attio workspace, the shared client,
-the plugins and ``rules.example.yaml``.  A workspace member changes records
-in the fake; each change becomes an Attio event; the runner decides and acts,
-and the demo prints every rule's decision and every action's result.  Events
-that the runner's own writes cause are dropped by the loop guard.
+One command serves a fake Attio and the runner (hypercorn, SQLite in a
+temporary folder), registers the runner's webhook with the fake, and then
+changes records in the fake as a workspace member.  The fake sends signed
+webhooks; the runner commits, dispatches and runs ``rules.example.yaml``;
+its actions write back to the fake through the shared client.  The demo
+prints each event's trace from the runner's store and, at the end, what
+Attio holds.  No network, no configuration.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+import tempfile
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import anyio
+import httpx
+from hypercorn.asyncio import serve
+
+from attio_automate import operations
 from attio_automate.attio.client import AttioClient, ClientSettings
-from attio_automate.attio.ratelimit import RateLimits
-from attio_automate.cli import output
-from attio_automate.events import AttioEvent
 from attio_automate.examples import example_path
-from attio_automate.processing.processor import MemoryLedger
-from attio_automate.runtime import build_processor, load_plugins
+from attio_automate.server.app import create_app
+from attio_automate.server.runner import Runner
+from attio_automate.serving import hypercorn_config
+from attio_automate.settings import Settings
+from attio_automate.store.base import EventFilter
 from attio_automate.testing.fake import FakeAttio, entries
+from attio_automate.testing.servers import free_port
 
 DEMO_KEY = "demo-key"
 Echo = Callable[[str], None]
+
+
+@contextlib.asynccontextmanager
+async def served(app: Any, port: int) -> AsyncIterator[None]:
+    """Serve ``app`` on loopback for the block, then shut it down cleanly."""
+    stop = anyio.Event()
+    async with anyio.create_task_group() as tasks:
+        tasks.start_soon(
+            lambda: serve(
+                app,
+                hypercorn_config("127.0.0.1", port),
+                shutdown_trigger=stop.wait,
+            )
+        )
+        await _wait_up(f"http://127.0.0.1:{port}")
+        try:
+            yield
+        finally:
+            stop.set()
+
+
+async def _wait_up(url: str, path: str = "/", timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    async with httpx.AsyncClient(timeout=1.0) as http:
+        while time.monotonic() < deadline:
+            try:
+                answer = await http.get(url + path)
+                if path == "/" or answer.status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            await anyio.sleep(0.05)
+    raise TimeoutError(f"{url}{path} did not come up")
 
 
 async def run_demo(echo: Echo, rules_path: Path | None = None) -> None:
@@ -31,140 +76,195 @@ async def run_demo(echo: Echo, rules_path: Path | None = None) -> None:
     rules_path = rules_path or example_path()
     fake = FakeAttio(api_key=DEMO_KEY)
     workspace = fake.workspace
-    queue: list[dict[str, Any]] = []
-    workspace.listeners.append(queue.append)
     member = {"type": "workspace-member", "id": next(iter(workspace.members))}
-    plugins = load_plugins(rules_path=rules_path, entry_points=False)
-    settings = ClientSettings(
-        base_url="http://fake-attio.local/v2",
-        rate_limits=RateLimits(reads_per_second=1000, writes_per_second=1000),
+    fake_port, runner_port = free_port(), free_port()
+    fake_url = f"http://127.0.0.1:{fake_port}/v2"
+    runner_url = f"http://127.0.0.1:{runner_port}"
+    echo(
+        f"attio-automate demo: {rules_path.name}, a fake Attio on {fake_url} and the runner "
+        f"on {runner_url}\n"
     )
-    echo(f"attio-automate demo: {rules_path.name} against an in-process fake Attio\n")
-    async with AttioClient(
-        api_key=DEMO_KEY, settings=settings, transport=fake.transport()
-    ) as attio:
-        processor = build_processor(plugins, attio=attio, own_actor_ids=[workspace.api_token_id])
-        ledger = MemoryLedger()
-        skipped = 0
-        handled = 0
+    with tempfile.TemporaryDirectory() as tmp:
+        # The fake outlives the runner; its webhook sender is cancelled, not the servers.
+        async with served(fake.app, fake_port), anyio.create_task_group() as background:
+            background.start_soon(fake.webhooks.run)
+            async with AttioClient(
+                api_key=DEMO_KEY, settings=ClientSettings(base_url=fake_url)
+            ) as attio:
+                webhook = await attio.create_webhook(
+                    target_url=f"{runner_url}/webhooks/attio",
+                    subscriptions=[
+                        {"event_type": t, "filter": None}
+                        for t in (
+                            "record.created",
+                            "record.updated",
+                            "list-entry.created",
+                            "list-entry.updated",
+                            "note.created",
+                            "task.created",
+                        )
+                    ],
+                )
+            echo(
+                f"registered webhook {webhook['id']['webhook_id'][:8]}… -> "
+                f"{webhook['target_url']} (signing secret received once)"
+            )
+            settings = replace(
+                Settings(),
+                store_url=f"sqlite:///{Path(tmp) / 'demo.db'}",
+                rules_path=str(rules_path),
+                base_url=fake_url,
+                api_key=DEMO_KEY,
+                webhook_secrets=(webhook["secret"],),
+                installed_plugins=False,
+                poll_seconds=0.05,
+                drain_seconds=5.0,
+            )
+            app = create_app(settings)
+            async with served(app, runner_port):
+                await _wait_up(runner_url, "/healthz")
+                runner: Runner = app.state.runner
+                await _steps(echo, fake, runner, member)
+                await _show_state(echo, runner.attio)
+            background.cancel_scope.cancel()
 
-        async def drain() -> None:
-            nonlocal skipped, handled
-            while queue:
-                raw = queue.pop(0)
-                event = AttioEvent.from_json(raw)
-                handled += 1
-                result = await processor.process(event, key=f"demo-{handled}", ledger=ledger)
-                if result.status == "skipped":
-                    skipped += 1
-                    continue
-                _show(echo, event, result.trace())
 
-        steps: list[tuple[str, Callable[[], object]]] = []
-        ada_id = ""
-        deal_id = ""
+async def _steps(echo: Echo, fake: FakeAttio, runner: Runner, member: dict[str, Any]) -> None:
+    workspace = fake.workspace
+    ids: dict[str, str] = {}
 
-        def create_ada() -> None:
-            nonlocal ada_id
-            ada_id = workspace.create_record(
-                "people",
-                {
-                    "name": "Ada Lovelace",
-                    "email_addresses": ["ada@analytical.example"],
-                    "job_title": "Co-Founder & CEO",
-                },
-                actor=member,
-            ).id
+    def create_ada() -> None:
+        ids["ada"] = workspace.create_record(
+            "people",
+            {
+                "name": "Ada Lovelace",
+                "email_addresses": ["ada@analytical.example"],
+                "job_title": "Co-Founder & CEO",
+            },
+            actor=member,
+        ).id
 
-        def create_deal() -> None:
-            nonlocal deal_id
-            deal_id = workspace.create_record(
-                "deals",
-                {
-                    "name": "Analytical Engine rollout",
-                    "stage": "Lead",
-                    "value": 90000,
-                    "associated_people": [ada_id],
-                },
-                actor=member,
-            ).id
+    def create_deal() -> None:
+        ids["deal"] = workspace.create_record(
+            "deals",
+            {
+                "name": "Analytical Engine rollout",
+                "stage": "Lead",
+                "value": 90000,
+                "associated_people": [ids["ada"]],
+            },
+            actor=member,
+        ).id
 
-        steps = [
-            ("a member adds Ada Lovelace, Co-Founder & CEO", create_ada),
-            ("a member creates a 90,000 USD deal", create_deal),
-            (
-                "the deal moves to Won",
-                lambda: workspace.update_record(
-                    "deals", deal_id, {"stage": "Won 🎉"}, mode="replace", actor=member
-                ),
-            ),
-            (
-                "Ada's job title changes",
-                lambda: workspace.update_record(
-                    "people", ada_id, {"job_title": "Chief Scientist"}, mode="replace", actor=member
-                ),
-            ),
-            (
-                "Ada's sales entry reaches Customer",
-                lambda: entries.update_entry(
-                    workspace,
-                    "sales",
-                    _entry_of(fake, ada_id),
-                    {"stage": "Customer"},
-                    mode="replace",
-                    actor=member,
-                ),
-            ),
-        ]
-        for number, (title, step) in enumerate(steps, 1):
-            echo(f"── step {number}: {title}")
-            step()
-            await drain()
-            echo("")
-
-        echo(
-            f"{handled} events handled; {skipped} caused by the runner's own writes "
-            "were dropped by the loop guard.\n"
+    def entry_of_ada() -> str:
+        return next(
+            e.id for e in workspace.entries["sales"].values() if e.parent_record_id == ids["ada"]
         )
-        await _show_state(echo, attio, ada_id, deal_id)
 
-
-def _entry_of(fake: FakeAttio, record_id: str) -> str:
-    return next(
-        e.id for e in fake.workspace.entries["sales"].values() if e.parent_record_id == record_id
-    )
-
-
-def _show(echo: Echo, event: AttioEvent, trace: dict[str, Any]) -> None:
-    subject = trace.get("list") if event.family == "list-entry" else trace.get("object")
+    steps: list[tuple[str, Callable[[], object]]] = [
+        ("a member adds Ada Lovelace, Co-Founder & CEO", create_ada),
+        ("a member creates a 90,000 USD deal", create_deal),
+        (
+            "the deal moves to Won",
+            lambda: workspace.update_record(
+                "deals", ids["deal"], {"stage": "Won 🎉"}, mode="replace", actor=member
+            ),
+        ),
+        (
+            "Ada's job title changes",
+            lambda: workspace.update_record(
+                "people", ids["ada"], {"job_title": "Chief Scientist"}, mode="replace", actor=member
+            ),
+        ),
+        (
+            "Ada's sales entry reaches Customer",
+            lambda: entries.update_entry(
+                workspace,
+                "sales",
+                entry_of_ada(),
+                {"stage": "Customer"},
+                mode="replace",
+                actor=member,
+            ),
+        ),
+    ]
+    seen = 0
+    totals = {"done": 0, "skipped": 0, "dead": 0}
+    for number, (title, step) in enumerate(steps, 1):
+        echo(f"\n── step {number}: {title}")
+        step()
+        await _settle(fake, runner)
+        events = sorted(await runner.store.list_events(EventFilter(limit=1000)), key=lambda e: e.id)
+        for event in events[seen:]:
+            totals[event.status] = totals.get(event.status, 0) + 1
+            if event.status == "skipped":
+                echo(f"  event {event.id} {event.event_type}: skipped - {event.reason}")
+                continue
+            found = await operations.detail(runner.store, event.id)
+            assert found is not None
+            _show_trace(echo, found)
+        seen = len(events)
     echo(
-        f"event {event.event_type} on {subject}"
-        f"{' (' + str(trace['changed']) + ' changed)' if trace.get('changed') else ''}"
-        f" by {event.actor.get('type')}: {trace['status']}"
-        f"{' - ' + trace['reason'] if trace.get('reason') else ''}"
+        f"\n{seen} webhook events arrived over HTTP: {totals['done']} done, "
+        f"{totals['skipped']} dropped by the loop guard (caused by the runner's own writes), "
+        f"{totals.get('dead', 0)} in the dead letter."
     )
-    output.decisions(echo, trace["decisions"])
-    output.actions(echo, trace["actions"])
-    for error in trace["errors"]:
-        echo(f"    error from {error.get('plugin')}: {error.get('error')}")
 
 
-async def _show_state(echo: Echo, attio: AttioClient, ada_id: str, deal_id: str) -> None:
-    echo("Attio now holds:")
-    ada = (await attio.get_record("people", ada_id))["values"]
+async def _settle(fake: FakeAttio, runner: Runner, timeout: float = 30.0) -> None:
+    """Wait until the fake has sent everything and the runner has finished it all."""
+    deadline = time.monotonic() + timeout
+    quiet = 0
+    while time.monotonic() < deadline:
+        counts = await runner.store.status_counts()
+        busy = counts.get("pending", 0) + counts.get("processing", 0) + fake.webhooks.pending
+        quiet = quiet + 1 if busy == 0 else 0
+        if quiet >= 3:  # three quiet looks in a row: actions' own events have arrived too
+            return
+        await anyio.sleep(0.1)
+    raise TimeoutError("the runner did not settle")
+
+
+def _show_trace(echo: Echo, found: dict[str, Any]) -> None:
+    from attio_automate.cli import output
+
+    trace = found.get("trace") or {}
+    subject = trace.get("list") or trace.get("object") or found["subject"]
+    changed = f" ({trace['changed']} changed)" if trace.get("changed") else ""
     echo(
-        f"  person  {ada['name'][0]['full_name']}: job title {ada['job_title'][0]['value']!r}, "
-        f"description {ada['description'][0]['value']!r}"
+        f"  event {found['id']} {found['event_type']} on {subject}{changed}: "
+        f"{found['status']}{' - ' + found['reason'] if found['reason'] else ''}"
     )
+    output.decisions(echo, trace.get("decisions", []), indent="    ")
+    output.actions(echo, trace.get("actions", []), indent="      ")
+    for error in trace.get("errors", []):
+        echo(f"      error: {error.get('error')}")
+
+
+async def _show_state(echo: Echo, attio: AttioClient) -> None:
+    echo("\nAttio now holds:")
+    async for person in attio.query_records("people"):
+        values = person["values"]
+        echo(
+            f"  person  {values['name'][0]['full_name']}: job title "
+            f"{values['job_title'][0]['value']!r}, description "
+            f"{(values['description'] or [{'value': None}])[0]['value']!r}"
+        )
+        for note in await attio.list_notes(
+            parent_object="people", parent_record_id=person["id"]["record_id"]
+        ):
+            echo(f"  note    on {values['name'][0]['full_name']}: {note['title']!r}")
     async for entry in attio.query_entries("sales"):
-        stage = entry["entry_values"]["stage"][0]["status"]["title"]
-        echo(f"  sales   entry for {entry['parent_record_id'][:8]}…: stage {stage!r}")
+        echo(f"  sales   entry at stage {entry['entry_values']['stage'][0]['status']['title']!r}")
     async for company in attio.query_records("companies"):
         values = company["values"]
         echo(f"  company {values['name'][0]['value']} ({values['domains'][0]['domain']})")
-    for parent, record_id in (("people", ada_id), ("deals", deal_id)):
-        for note in await attio.list_notes(parent_object=parent, parent_record_id=record_id):
-            echo(f"  note    on {parent}: {note['title']!r}")
-    tasks = (await attio.request("GET", "/tasks"))["data"]
-    for task in tasks:
+    async for deal in attio.query_records("deals"):
+        values = deal["values"]
+        echo(f"  deal    {values['name'][0]['value']}: {values['stage'][0]['status']['title']}")
+        for note in await attio.list_notes(
+            parent_object="deals", parent_record_id=deal["id"]["record_id"]
+        ):
+            echo(f"  note    on the deal: {note['title']!r}")
+    for task in await attio.list_tasks():
         echo(f"  task    {task['content_plaintext']!r} due {task['deadline_at'][:10]}")

@@ -6,6 +6,38 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+#: The event types Attio's webhooks can subscribe to.  Others may come: the
+#: runner stores and ignores types it does not know.
+EVENT_TYPES = (
+    "call-recording.created",
+    "comment.created",
+    "comment.resolved",
+    "comment.unresolved",
+    "comment.deleted",
+    "list.created",
+    "list.updated",
+    "list.deleted",
+    "list-attribute.created",
+    "list-attribute.updated",
+    "list-entry.created",
+    "list-entry.updated",
+    "list-entry.deleted",
+    "object-attribute.created",
+    "object-attribute.updated",
+    "note.created",
+    "note-content.updated",
+    "note.updated",
+    "note.deleted",
+    "record.created",
+    "record.merged",
+    "record.updated",
+    "record.deleted",
+    "task.created",
+    "task.updated",
+    "task.deleted",
+    "workspace-member.created",
+)
+
 #: Where the thing an event is about sits in its ``id``, most specific first.
 _SUBJECT_KEYS = (
     "entry_id",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import signal
+from collections.abc import Callable, Coroutine, Sequence
 from typing import Any, cast
 
 import anyio
@@ -21,8 +22,14 @@ def hypercorn_config(host: str, port: int) -> Config:
     return config
 
 
-async def serve_until_signal(app: Any, *, host: str, port: int) -> None:
-    """Serve ``app`` until SIGINT or SIGTERM."""
+async def serve_until_signal(
+    app: Any,
+    *,
+    host: str,
+    port: int,
+    background: Sequence[Callable[[], Coroutine[Any, Any, object]]] = (),
+) -> None:
+    """Serve ``app`` until SIGINT or SIGTERM, with ``background`` tasks beside it."""
     stop = anyio.Event()
 
     async def watch_signals() -> None:
@@ -36,6 +43,8 @@ async def serve_until_signal(app: Any, *, host: str, port: int) -> None:
 
     async with anyio.create_task_group() as tasks:
         tasks.start_soon(watch_signals)
+        for task in background:
+            tasks.start_soon(task)
         await serve(
             cast(ASGIFramework, app),
             hypercorn_config(host, port),

@@ -134,6 +134,7 @@ class Settings:
     plugin_settings: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     api_key: str = field(default="", repr=False)
     webhook_secrets: tuple[str, ...] = field(default=(), repr=False)
+    admin_token: str = field(default="", repr=False)
 
     def redacted(self) -> dict[str, Any]:
         """Every setting, secrets replaced by whether they are set."""
@@ -142,6 +143,8 @@ class Settings:
             value = getattr(self, item.name)
             if item.name == "api_key":
                 value = "<set>" if value else "<not set>"
+            elif item.name == "admin_token":
+                value = "<set>" if value else "<not set: admin endpoints off>"
             elif item.name == "webhook_secrets":
                 value = f"<{len(value)} set>" if value else "<not set>"
             shown[item.name] = list(value) if isinstance(value, tuple) else value
@@ -202,6 +205,7 @@ def load_settings(
     if env.get("ATTIO_BASE_URL"):
         values["base_url"] = env["ATTIO_BASE_URL"]
     values["api_key"] = env.get("ATTIO_API_KEY", "")
+    values["admin_token"] = env.get("ATTIO_AUTOMATE_ADMIN_TOKEN", "")
     values["webhook_secrets"] = tuple(
         s.strip() for s in env.get("ATTIO_WEBHOOK_SECRET", "").split(",") if s.strip()
     )

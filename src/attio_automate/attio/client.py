@@ -404,6 +404,25 @@ class AttioClient:
         }
         return dict(await self._data("POST", "/tasks", json=body))
 
+    # -- webhooks -----------------------------------------------------------------------
+
+    async def create_webhook(
+        self, *, target_url: str, subscriptions: Sequence[Mapping[str, Any]]
+    ) -> JSON:
+        """Register a webhook.  The answer carries its signing ``secret``, once."""
+        body = {
+            "data": {"target_url": target_url, "subscriptions": [dict(s) for s in subscriptions]}
+        }
+        return dict(await self._data("POST", "/webhooks", json=body))
+
+    async def list_webhooks(self) -> list[JSON]:
+        """Every webhook of the workspace (secrets are not included)."""
+        return await collect(self._getter("/webhooks"), page_size=100)
+
+    async def delete_webhook(self, webhook_id: str) -> None:
+        """Remove a webhook."""
+        await self.request("DELETE", f"/webhooks/{webhook_id}")
+
 
 def _values(values: Values) -> dict[str, list[Any]]:
     """Attio takes every attribute's value as an array: send arrays."""

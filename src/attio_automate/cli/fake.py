@@ -46,4 +46,6 @@ def fake_attio(
         f"reads {reads_per_second or 'unlimited'}/s, writes {writes_per_second or 'unlimited'}/s"
     )
     click.echo(f"fake Attio on http://{host}:{port}/v2 ({limits}); Ctrl-C stops it", err=True)
-    anyio.run(lambda: serve_until_signal(fake.app, host=host, port=port))
+    anyio.run(
+        lambda: serve_until_signal(fake.app, host=host, port=port, background=[fake.webhooks.run])
+    )

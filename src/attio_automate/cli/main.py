@@ -5,10 +5,12 @@ from __future__ import annotations
 import anyio
 import click
 
+from attio_automate.cli.events import dead_letter, events
 from attio_automate.cli.fake import fake_attio
 from attio_automate.cli.plugins import plugins
 from attio_automate.cli.rules import rules
 from attio_automate.cli.serve import serve
+from attio_automate.cli.webhooks import webhooks
 from attio_automate.demo import run_demo
 
 
@@ -28,3 +30,6 @@ main.add_command(fake_attio)
 main.add_command(rules)
 main.add_command(plugins)
 main.add_command(serve)
+main.add_command(events)
+main.add_command(dead_letter)
+main.add_command(webhooks)

@@ -85,6 +85,5 @@ def serve(
         f"(webhooks at /webhooks/attio, store {settings.store_url})",
         err=True,
     )
-    anyio.run(
-        lambda: serve_until_signal(create_app(settings), host=settings.host, port=settings.port)
-    )
+    app = create_app(settings, watch_signals=True)
+    anyio.run(lambda: serve_until_signal(app, host=settings.host, port=settings.port))

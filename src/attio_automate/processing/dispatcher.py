@@ -140,12 +140,19 @@ class Dispatcher:
                 except Exception:
                     log.exception("renewing leases failed")
 
+    async def run_one(self, event: StoredEvent) -> EventResult:
+        """Process one leased event and record how it ended (replays, retries)."""
+        attio_event = AttioEvent.from_json(event.payload)
+        ledger = StoreLedger(self.store, event.id, self._clock)
+        result = await self.processor.process(
+            attio_event, key=event.key, ledger=ledger, force=event.force
+        )
+        await self._settle(event, result)
+        return result
+
     async def _handle(self, event: StoredEvent) -> None:
         try:
-            attio_event = AttioEvent.from_json(event.payload)
-            ledger = StoreLedger(self.store, event.id, self._clock)
-            result = await self.processor.process(attio_event, key=event.key, ledger=ledger)
-            await self._settle(event, result)
+            await self.run_one(event)
         except Exception:
             # A bug or a store failure: the lease runs out and the event comes back.
             log.exception("event %s failed unexpectedly", event.id)

@@ -13,6 +13,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from attio_automate.receiver import WebhookRejected, parse_delivery
+from attio_automate.server.admin import admin_routes
 from attio_automate.server.runner import Runner, running
 from attio_automate.settings import Settings
 
@@ -108,12 +109,15 @@ def create_app(
     *,
     attio_transport: httpx.AsyncBaseTransport | None = None,
     extra_routes: Sequence[BaseRoute] = (),
+    watch_signals: bool = False,
 ) -> Starlette:
     """The runner as an ASGI app; its lifespan runs the dispatcher."""
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        async with running(settings, attio_transport=attio_transport) as runner:
+        async with running(
+            settings, attio_transport=attio_transport, watch_signals=watch_signals
+        ) as runner:
             app.state.runner = runner
             yield
 
@@ -122,6 +126,7 @@ def create_app(
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
         Route("/metrics", metrics_endpoint, methods=["GET"]),
+        *admin_routes(settings.admin_token),
         *extra_routes,
     ]
     return Starlette(routes=routes, lifespan=lifespan)

@@ -19,6 +19,7 @@ from attio_automate.errors import ConfigError
 from attio_automate.metrics import Metrics
 from attio_automate.processing.dispatcher import Dispatcher, DispatchPolicy
 from attio_automate.runtime import Plugins, build_processor, load_plugins
+from attio_automate.server.reload import RulesReloader
 from attio_automate.settings import Settings
 from attio_automate.store import Store, open_store_url
 
@@ -36,6 +37,7 @@ class Runner:
     plugins: Plugins
     dispatcher: Dispatcher
     metrics: Metrics
+    reloader: RulesReloader | None = None
     accepting: bool = False
     #: Attio reachability, checked at most every few seconds by /readyz.
     attio_checked: tuple[float, bool] = field(default=(0.0, False))
@@ -53,12 +55,11 @@ def check_settings(settings: Settings) -> None:
 
 
 @contextlib.asynccontextmanager
-async def running(
+async def assembled(
     settings: Settings, *, attio_transport: httpx.AsyncBaseTransport | None = None
 ) -> AsyncIterator[Runner]:
-    """Open the store, the client and the plugins; run the dispatcher; on exit
-    drain it, call the plugins' ``shutdown`` and close everything."""
-    check_settings(settings)
+    """The store, the client, the plugins and a dispatcher that is not running:
+    what ``serve`` runs, and what the CLI re-runs events with."""
     metrics = Metrics()
     plugins = load_plugins(
         rules_path=settings.rules_path,
@@ -105,26 +106,49 @@ async def running(
                     backoff_max=settings.backoff_max,
                 ),
             )
-            runner = Runner(settings, store, attio, schema, plugins, dispatcher, metrics)
-            app_context = AppContext(attio, schema, settings.plugin_settings)
-            for failure in await plugins.bus.call("startup", app=app_context):
-                log.error("plugin %s failed to start: %s", failure.plugin, failure.error)
-            async with anyio.create_task_group() as tasks:
-                await tasks.start(dispatcher.run)
-                tasks.start_soon(_sweep, runner)
-                runner.accepting = True
-                try:
-                    yield runner
-                finally:
-                    runner.accepting = False
-                    with anyio.CancelScope(shield=True):
-                        await dispatcher.stop(deadline=settings.drain_seconds)
-                        for failure in await plugins.bus.call("shutdown", app=app_context):
-                            log.error("plugin %s failed to stop: %s", failure.plugin, failure.error)
-                    tasks.cancel_scope.cancel()
+            reloader = (
+                RulesReloader(settings.rules_path, plugins.rules, plugins.actions)
+                if settings.rules_path
+                else None
+            )
+            yield Runner(settings, store, attio, schema, plugins, dispatcher, metrics, reloader)
     finally:
         with anyio.CancelScope(shield=True):
             await store.close()
+
+
+@contextlib.asynccontextmanager
+async def running(
+    settings: Settings,
+    *,
+    attio_transport: httpx.AsyncBaseTransport | None = None,
+    watch_signals: bool = False,
+) -> AsyncIterator[Runner]:
+    """Assemble, call the plugins' ``startup``, run the dispatcher; on exit drain
+    it, call ``shutdown`` and close everything."""
+    check_settings(settings)
+    async with assembled(settings, attio_transport=attio_transport) as runner:
+        app_context = AppContext(runner.attio, runner.schema, settings.plugin_settings)
+        bus = runner.plugins.bus
+        for failure in await bus.call("startup", app=app_context):
+            log.error("plugin %s failed to start: %s", failure.plugin, failure.error)
+        async with anyio.create_task_group() as tasks:
+            await tasks.start(runner.dispatcher.run)
+            tasks.start_soon(_sweep, runner)
+            if runner.reloader is not None:
+                tasks.start_soon(runner.reloader.watch_file)
+                if watch_signals:
+                    tasks.start_soon(runner.reloader.watch_sighup)
+            runner.accepting = True
+            try:
+                yield runner
+            finally:
+                runner.accepting = False
+                with anyio.CancelScope(shield=True):
+                    await runner.dispatcher.stop(deadline=settings.drain_seconds)
+                    for failure in await bus.call("shutdown", app=app_context):
+                        log.error("plugin %s failed to stop: %s", failure.plugin, failure.error)
+                tasks.cancel_scope.cancel()
 
 
 async def _sweep(runner: Runner) -> None:

@@ -5,10 +5,18 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from attio_automate.errors import ConfigError
-from attio_automate.store.base import LedgerEntry, NewEvent, Store, StoredEvent
+from attio_automate.store.base import EventFilter, LedgerEntry, NewEvent, Store, StoredEvent
 from attio_automate.store.sqlite import SQLiteStore
 
-__all__ = ["LedgerEntry", "NewEvent", "SQLiteStore", "Store", "StoredEvent", "open_store_url"]
+__all__ = [
+    "EventFilter",
+    "LedgerEntry",
+    "NewEvent",
+    "SQLiteStore",
+    "Store",
+    "StoredEvent",
+    "open_store_url",
+]
 
 
 def open_store_url(url: str) -> Store:

@@ -44,6 +44,22 @@ class StoredEvent:
     available_at: float
     finished_at: float | None
     reason: str | None
+    #: Run actions again even if the ledger has them (a forced replay).
+    force: bool = False
+
+
+@dataclass(frozen=True)
+class EventFilter:
+    """Which events to list: every field narrows; None leaves it open."""
+
+    status: str | None = None
+    event_type: str | None = None
+    ordering_key: str | None = None
+    rule: str | None = None
+    since: float | None = None
+    until: float | None = None
+    ids: Sequence[int] | None = None
+    limit: int = 100
 
 
 @dataclass(frozen=True)
@@ -127,6 +143,26 @@ class Store(Protocol):
     async def get_event(self, event_id: int) -> StoredEvent | None: ...
 
     async def get_trace(self, event_id: int) -> JSON | None: ...
+
+    async def list_events(self, where: EventFilter) -> list[StoredEvent]:
+        """Events matching ``where``, newest first."""
+        ...
+
+    async def attempts(self, event_id: int) -> list[JSON]:
+        """An event's attempts, oldest first."""
+        ...
+
+    async def take(
+        self, ids: Sequence[int], owner: str, *, lease: float, now: float, force: bool
+    ) -> tuple[list[StoredEvent], list[int]]:
+        """Lease these events to run again (replay, retry), whatever their status;
+        return them and the ids a live lease holds (left alone)."""
+        ...
+
+    async def requeue(self, ids: Sequence[int], *, now: float, force: bool) -> int:
+        """Make these events pending now, for the dispatcher; not those under a
+        live lease.  Returns how many."""
+        ...
 
     async def sweep(self, *, finished_before: float) -> int:
         """Delete finished events (and their traces and ledger rows) older than

@@ -55,4 +55,13 @@ SQLITE_MIGRATIONS: list[tuple[int, list[str]]] = [
             "CREATE INDEX ledger_updated ON ledger (updated_at)",
         ],
     ),
+    (
+        2,
+        [
+            # A replay asked to run actions again even if the ledger has them.
+            "ALTER TABLE inbox ADD COLUMN force INTEGER NOT NULL DEFAULT 0",
+            "CREATE INDEX inbox_received ON inbox (received_at)",
+            "CREATE INDEX inbox_status ON inbox (status, id)",
+        ],
+    ),
 ]

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
@@ -20,6 +20,7 @@ import anyio.to_thread
 
 from attio_automate.store.base import (
     JSON,
+    EventFilter,
     EventStatus,
     LedgerEntry,
     NewEvent,
@@ -31,7 +32,7 @@ T = TypeVar("T")
 
 _EVENT_COLUMNS = (
     "id, key, ordering_key, event_type, payload, webhook_id, received_at, "
-    "status, attempts, available_at, finished_at, reason"
+    "status, attempts, available_at, finished_at, reason, force"
 )
 
 
@@ -260,7 +261,7 @@ class SQLiteStore:
             connection.execute(
                 "UPDATE inbox SET status = ?, attempts = attempts + ?, "
                 "available_at = COALESCE(?, available_at), lease_owner = NULL, "
-                "lease_until = NULL, finished_at = ?, reason = ? WHERE id = ?",
+                "lease_until = NULL, finished_at = ?, reason = ?, force = 0 WHERE id = ?",
                 (status, 1 if count_attempt else 0, available_at, finished, reason, event_id),
             )
             connection.execute(
@@ -350,6 +351,65 @@ class SQLiteStore:
         )
         return json.loads(row[0]) if row else None
 
+    async def list_events(self, where: EventFilter) -> list[StoredEvent]:
+        clauses, params = _where(where)
+        sql = (
+            f"SELECT {_EVENT_COLUMNS} FROM inbox AS i"
+            + (" WHERE " + " AND ".join(clauses) if clauses else "")
+            + " ORDER BY i.id DESC LIMIT ?"
+        )
+        rows = await self._run(lambda c: c.execute(sql, [*params, where.limit]).fetchall())
+        return [_event(row) for row in rows]
+
+    async def attempts(self, event_id: int) -> list[JSON]:
+        rows = await self._run(
+            lambda c: c.execute(
+                "SELECT owner, finished_at, status, reason FROM attempts WHERE event_id = ? "
+                "ORDER BY id",
+                (event_id,),
+            ).fetchall()
+        )
+        return [{"owner": r[0], "finished_at": r[1], "status": r[2], "reason": r[3]} for r in rows]
+
+    async def take(
+        self, ids: Sequence[int], owner: str, *, lease: float, now: float, force: bool
+    ) -> tuple[list[StoredEvent], list[int]]:
+        def take(connection: sqlite3.Connection) -> tuple[list[StoredEvent], list[int]]:
+            taken, busy = [], []
+            for event_id in ids:
+                row = connection.execute(
+                    f"SELECT {_EVENT_COLUMNS}, lease_until FROM inbox WHERE id = ?", (event_id,)
+                ).fetchone()
+                if row is None:
+                    continue
+                if row[7] == "processing" and row[13] is not None and row[13] >= now:
+                    busy.append(event_id)
+                    continue
+                connection.execute(
+                    "UPDATE inbox SET status = 'processing', lease_owner = ?, lease_until = ?, "
+                    "finished_at = NULL, force = ? WHERE id = ?",
+                    (owner, now + lease, int(force), event_id),
+                )
+                taken.append(replace(_event(row[:13], status="processing"), force=force))
+            return taken, busy
+
+        return await self._write(take)
+
+    async def requeue(self, ids: Sequence[int], *, now: float, force: bool) -> int:
+        def requeue(connection: sqlite3.Connection) -> int:
+            changed = 0
+            for event_id in ids:
+                cursor = connection.execute(
+                    "UPDATE inbox SET status = 'pending', available_at = ?, lease_owner = NULL, "
+                    "lease_until = NULL, finished_at = NULL, force = ? WHERE id = ? AND NOT "
+                    "(status = 'processing' AND lease_until >= ?)",
+                    (now, int(force), event_id, now),
+                )
+                changed += cursor.rowcount
+            return changed
+
+        return await self._write(requeue)
+
     async def sweep(self, *, finished_before: float) -> int:
         def sweep(connection: sqlite3.Connection) -> int:
             connection.execute(
@@ -380,7 +440,41 @@ def _event(row: Sequence[Any], *, status: str | None = None) -> StoredEvent:
         available_at=row[9],
         finished_at=row[10],
         reason=row[11],
+        force=bool(row[12]),
     )
+
+
+def _where(where: EventFilter) -> tuple[list[str], list[Any]]:
+    clauses: list[str] = []
+    params: list[Any] = []
+    if where.status:
+        clauses.append("i.status = ?")
+        params.append(where.status)
+    if where.event_type:
+        # Globs like record.* as in rules.
+        clauses.append("i.event_type GLOB ?")
+        params.append(where.event_type)
+    if where.ordering_key:
+        clauses.append("i.ordering_key = ?")
+        params.append(where.ordering_key)
+    if where.since is not None:
+        clauses.append("i.received_at >= ?")
+        params.append(where.since)
+    if where.until is not None:
+        clauses.append("i.received_at < ?")
+        params.append(where.until)
+    if where.ids is not None:
+        clauses.append(f"i.id IN ({', '.join('?' for _ in where.ids) or 'NULL'})")
+        params.extend(where.ids)
+    if where.rule:
+        # Events whose trace shows this rule matched.
+        clauses.append(
+            "EXISTS (SELECT 1 FROM traces AS t, json_each(t.trace, '$.decisions') AS d "
+            "WHERE t.event_id = i.id AND json_extract(d.value, '$.rule') = ? "
+            "AND json_extract(d.value, '$.matched') = 1)"
+        )
+        params.append(where.rule)
+    return clauses, params
 
 
 def _migrate(connection: sqlite3.Connection) -> None:

@@ -27,6 +27,7 @@ from attio_automate.testing.fake import schema_views as views
 from attio_automate.testing.fake.limits import Fault, WindowLimiter
 from attio_automate.testing.fake.model import JSON, FakeAttioError, not_found
 from attio_automate.testing.fake.seed import seed_standard
+from attio_automate.testing.fake.webhooks import WebhookHub
 from attio_automate.testing.fake.workspace import Workspace
 
 Handler = Callable[[Request, Any], Awaitable[Any] | Any]
@@ -55,6 +56,8 @@ class FakeAttio:
         #: Every request received: method, path, query, body, status, response, time.
         self.requests: list[JSON] = []
         self.clock = clock
+        #: Webhook registrations and deliveries; run ``webhooks.run()`` to send them.
+        self.webhooks = WebhookHub(self.workspace, clock=clock)
         self.app = Starlette(routes=self._routes())
 
     # -- control ------------------------------------------------------------------------
@@ -150,6 +153,8 @@ class FakeAttio:
             route("/v2/notes/{note_id}", ["GET"], self._note),
             route("/v2/tasks", ["GET", "POST"], self._tasks),
             route("/v2/workspace_members", ["GET"], lambda r, b: _ok(views.members_view(w))),
+            route("/v2/webhooks", ["GET", "POST"], self._webhooks),
+            route("/v2/webhooks/{webhook_id}", ["GET", "PATCH", "DELETE"], self._webhook),
         ]
         control = [
             Route("/_fake/requests", self._control_requests, methods=["GET", "DELETE"]),
@@ -362,6 +367,23 @@ class FakeAttio:
             )
         ]
         return _ok(_page(tasks, request))
+
+    async def _webhooks(self, request: Request, body: Any) -> Any:
+        hub = self.webhooks
+        if request.method == "POST":
+            # The secret is shown once, when the webhook is made.
+            return _ok(hub.view(hub.create(_data(body)), with_secret=True))
+        return _ok(_page([hub.view(h) for h in hub.webhooks.values()], request))
+
+    async def _webhook(self, request: Request, body: Any) -> Any:
+        hub = self.webhooks
+        webhook_id = request.path_params["webhook_id"]
+        if request.method == "DELETE":
+            hub.delete(webhook_id)
+            return {}
+        if request.method == "PATCH":
+            return _ok(hub.view(hub.update(webhook_id, _data(body))))
+        return _ok(hub.view(hub.get(webhook_id)))
 
     # -- control API --------------------------------------------------------------------
 
