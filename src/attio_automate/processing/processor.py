@@ -152,7 +152,7 @@ class EventProcessor:
                 result.status = "retry" if retry else "failed"
                 result.reason = (
                     f"action {planned.action} ({planned.source}) failed: "
-                    f"{outcome.error.get('message')}"
+                    f"{_error_text(outcome.error)}"
                 )
                 result.error = outcome.error
                 return result
@@ -237,10 +237,18 @@ def _describe(exc: Exception) -> JSON:
     }
 
 
+def _error_text(error: JSON) -> str:
+    """Attio's status and code with the message, when Attio refused."""
+    attio = error.get("attio")
+    if isinstance(attio, dict):
+        return f"Attio {attio.get('status_code')} {attio.get('code')}: {attio.get('message')}"
+    return str(error.get("message"))
+
+
 def _error_result(ctx: EventContext | None, exc: AttioError, stage: str) -> EventResult:
     error = _describe(exc)
     status: Status = "retry" if exc.retryable else "failed"
-    return EventResult(status, ctx, reason=f"{stage} failed: {error['message']}", error=error)
+    return EventResult(status, ctx, reason=f"{stage} failed: {_error_text(error)}", error=error)
 
 
 def _outcome_json(outcome: ActionOutcome) -> JSON:

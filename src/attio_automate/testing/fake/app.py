@@ -251,14 +251,18 @@ class FakeAttio:
         w = self.workspace
         values = _data(body).get("values")
         if request.method == "POST":
-            record = w.create_record(request.path_params["object"], values)
+            record = w.create_record(
+                request.path_params["object"], values, actor=_actor(w, request)
+            )
         else:
             matching = request.query_params.get("matching_attribute")
             if not matching:
                 raise FakeAttioError(
                     400, "validation_type", "The matching_attribute query parameter is required."
                 )
-            record = w.assert_record(request.path_params["object"], matching, values)
+            record = w.assert_record(
+                request.path_params["object"], matching, values, actor=_actor(w, request)
+            )
         return _ok(w.render_record(record))
 
     async def _record(self, request: Request, body: Any) -> Any:
@@ -267,10 +271,12 @@ class FakeAttio:
         if request.method == "GET":
             return _ok(w.render_record(w.get_record(obj, record_id)))
         if request.method == "DELETE":
-            w.delete_record(obj, record_id)
+            w.delete_record(obj, record_id, actor=_actor(w, request))
             return {}
         mode = "append" if request.method == "PATCH" else "replace"
-        record = w.update_record(obj, record_id, _data(body).get("values"), mode=mode)
+        record = w.update_record(
+            obj, record_id, _data(body).get("values"), mode=mode, actor=_actor(w, request)
+        )
         return _ok(w.render_record(record))
 
     async def _values(self, request: Request, body: Any) -> Any:
@@ -307,9 +313,13 @@ class FakeAttio:
         w = self.workspace
         data = _data(body)
         if request.method == "POST":
-            entry = entries.create_entry(w, request.path_params["list"], data)
+            entry = entries.create_entry(
+                w, request.path_params["list"], data, actor=_actor(w, request)
+            )
         else:
-            entry = entries.assert_entry(w, request.path_params["list"], data)
+            entry = entries.assert_entry(
+                w, request.path_params["list"], data, actor=_actor(w, request)
+            )
         return _ok(w.render_entry(entry))
 
     async def _entry(self, request: Request, body: Any) -> Any:
@@ -322,13 +332,19 @@ class FakeAttio:
             del w.entries[w.get_list(lst).slug][entry.id]
             return {}
         mode = "append" if request.method == "PATCH" else "replace"
-        entry = entries.update_entry(w, lst, entry_id, _data(body).get("entry_values"), mode=mode)
+        entry = entries.update_entry(
+            w, lst, entry_id, _data(body).get("entry_values"), mode=mode, actor=_actor(w, request)
+        )
         return _ok(w.render_entry(entry))
 
     async def _notes(self, request: Request, body: Any) -> Any:
         w = self.workspace
         if request.method == "POST":
-            return _ok(activities.render_note(w, activities.create_note(w, _data(body))))
+            return _ok(
+                activities.render_note(
+                    w, activities.create_note(w, _data(body), actor=_actor(w, request))
+                )
+            )
         parent_object = request.query_params.get("parent_object")
         parent_record = request.query_params.get("parent_record_id")
         if parent_object:
@@ -350,7 +366,11 @@ class FakeAttio:
     async def _tasks(self, request: Request, body: Any) -> Any:
         w = self.workspace
         if request.method == "POST":
-            return _ok(activities.render_task(w, activities.create_task(w, _data(body))))
+            return _ok(
+                activities.render_task(
+                    w, activities.create_task(w, _data(body), actor=_actor(w, request))
+                )
+            )
         linked_object = request.query_params.get("linked_object")
         linked_record = request.query_params.get("linked_record_id")
         object_id = w.get_object(linked_object).id if linked_object else None
@@ -417,6 +437,17 @@ class FakeAttio:
                 "writes_per_second": self.limiter.writes_per_second,
             }
         )
+
+
+#: Tests in other processes act as a person with ``X-Fake-Actor: member``; by
+#: default writes are the API token's, as they are in Attio.
+ACTOR_HEADER = "x-fake-actor"
+
+
+def _actor(w: Workspace, request: Request) -> JSON | None:
+    if request.headers.get(ACTOR_HEADER) == "member" and w.members:
+        return {"type": "workspace-member", "id": next(iter(w.members))}
+    return None
 
 
 def _ok(data: Any) -> JSON:

@@ -1,0 +1,39 @@
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import anyio
+import pytest
+
+from attio_automate.runtime import load_plugins
+from attio_automate.server.reload import RulesReloader
+
+pytestmark = pytest.mark.anyio
+
+ONE = "version: 1\nrules:\n  - id: a\n    on: record.created\n    do: []\n"
+TWO = ONE + "  - id: b\n    on: record.updated\n    do: []\n"
+
+
+async def eventually(condition: Callable[[], bool], timeout: float = 5.0) -> None:
+    for _ in range(int(timeout / 0.02)):
+        if condition():
+            return
+        await anyio.sleep(0.02)
+    raise AssertionError("condition not met in time")
+
+
+async def test_file_changes_reload_and_bad_files_are_refused(tmp_path: Path) -> None:
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(ONE)
+    plugins = load_plugins(rules_path=rules, entry_points=False)
+    reloader = RulesReloader(rules, plugins.rules, plugins.actions)
+    async with anyio.create_task_group() as tasks:
+        tasks.start_soon(reloader.watch_file, 0.02)
+        rules.write_text(TWO)
+        await eventually(lambda: reloader.reloaded == 1)
+        assert [r.id for r in plugins.rules.rules.rules] == ["a", "b"]
+        rules.write_text("version: 1\nrules:\n  - id: broken\n")
+        await eventually(lambda: reloader.refused == 1)
+        assert [r.id for r in plugins.rules.rules.rules] == ["a", "b"]  # kept
+        tasks.cancel_scope.cancel()
