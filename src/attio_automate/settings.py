@@ -59,6 +59,7 @@ _SECTION_SCHEMA: dict[str, Any] = {
                 "schema_ttl": _NUMBER,
                 "own_token_ids": {"type": "array", "items": {"type": "string"}},
                 "loop_guard": {"type": "boolean"},
+                "shared_budget": {"type": "boolean"},
             },
             "additionalProperties": False,
         },
@@ -122,6 +123,9 @@ class Settings:
     schema_ttl: float = 300.0
     own_token_ids: tuple[str, ...] = ()
     loop_guard: bool = True
+    #: Keep the rate-limit budget in the store, shared by every runner on it
+    #: (None: yes on PostgreSQL, no on SQLite).
+    shared_budget: bool | None = None
     concurrency: int = 8
     max_attempts: int = 10
     lease_seconds: float = 30.0
@@ -166,6 +170,7 @@ _FIELDS = {
     ("attio", "schema_ttl"): "schema_ttl",
     ("attio", "own_token_ids"): "own_token_ids",
     ("attio", "loop_guard"): "loop_guard",
+    ("attio", "shared_budget"): "shared_budget",
     ("dispatcher", "concurrency"): "concurrency",
     ("dispatcher", "max_attempts"): "max_attempts",
     ("dispatcher", "lease_seconds"): "lease_seconds",

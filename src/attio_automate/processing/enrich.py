@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from attio_automate.attio.client import AttioClient
@@ -22,6 +22,7 @@ async def enrich(
     attio: AttioClient,
     schema: SchemaCache,
     settings: Mapping[str, Mapping[str, Any]] | None = None,
+    announce: Callable[[str], Awaitable[None]] | None = None,
 ) -> EventContext:
     """The event with slugs resolved and its record (or entry) fetched.
 
@@ -34,9 +35,14 @@ async def enrich(
     family = event.family
     if family in ("object-attribute", "list-attribute"):
         if family == "object-attribute":
-            schema.invalidate("objects", ids.get("object_id"))
+            target, identifier = "objects", ids.get("object_id")
+            schema.invalidate("objects", identifier)
         else:
-            schema.invalidate("lists", ids.get("list_id"))
+            target, identifier = "lists", ids.get("list_id")
+            schema.invalidate("lists", identifier)
+        if announce is not None:
+            # Every other runner forgets it too.
+            await announce(f"schema:{target}:{identifier or ''}")
         return ctx
     if family == "record" and "object_id" in ids:
         ctx.object = (await schema.object(ids["object_id"])).slug

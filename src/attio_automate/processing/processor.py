@@ -105,6 +105,8 @@ class EventProcessor:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.settings = settings or {}
+        #: Tells other runners about a schema change ("schema:objects:<id>").
+        self.announce: Callable[[str], Awaitable[None]] | None = None
         self.bus = bus
         self.actions = actions
         self.attio = attio
@@ -132,7 +134,12 @@ class EventProcessor:
             return EventResult("skipped", None, reason="loop guard: made by our own API token")
         try:
             ctx = await enrich(
-                event, key=key, attio=self.attio, schema=self.schema, settings=self.settings
+                event,
+                key=key,
+                attio=self.attio,
+                schema=self.schema,
+                settings=self.settings,
+                announce=self.announce,
             )
         except AttioError as exc:
             return _error_result(None, exc, "enrichment")

@@ -15,6 +15,7 @@ from attio_automate.attio.client import AttioClient, ClientSettings
 from attio_automate.attio.ratelimit import RateLimits
 from attio_automate.attio.schema import SchemaCache
 from attio_automate.bus.context import AppContext
+from attio_automate.clock import SystemClock
 from attio_automate.errors import ConfigError
 from attio_automate.metrics import Metrics
 from attio_automate.processing.dispatcher import Dispatcher, DispatchPolicy
@@ -22,6 +23,7 @@ from attio_automate.runtime import Plugins, build_processor, load_plugins
 from attio_automate.server.reload import RulesReloader
 from attio_automate.settings import Settings
 from attio_automate.store import Store, open_store_url
+from attio_automate.store.budget import shared_budgets
 
 log = logging.getLogger("attio_automate.runner")
 
@@ -77,10 +79,19 @@ async def assembled(
                 fraction=settings.rate_limit_fraction,
             ),
         )
+        shared = settings.shared_budget
+        if shared is None:
+            shared = not settings.store_url.startswith("sqlite")
+        budgets = (
+            shared_budgets(store, client_settings.rate_limits, clock=SystemClock())
+            if shared
+            else None
+        )
         async with AttioClient(
             api_key=settings.api_key,
             settings=client_settings,
             transport=attio_transport,
+            budgets=budgets,
             on_response=metrics.observe_attio,
         ) as attio:
             schema = SchemaCache(attio, ttl=settings.schema_ttl)
@@ -92,6 +103,7 @@ async def assembled(
                 settings=settings.plugin_settings,
             )
             processor.loop_guard = settings.loop_guard
+            processor.announce = store.publish
             dispatcher = Dispatcher(
                 store,
                 processor,
@@ -111,6 +123,7 @@ async def assembled(
                 if settings.rules_path
                 else None
             )
+            store.subscribe(lambda message: _on_message(message, schema, dispatcher))
             yield Runner(settings, store, attio, schema, plugins, dispatcher, metrics, reloader)
     finally:
         with anyio.CancelScope(shield=True):
@@ -149,6 +162,18 @@ async def running(
                     for failure in await bus.call("shutdown", app=app_context):
                         log.error("plugin %s failed to stop: %s", failure.plugin, failure.error)
                 tasks.cancel_scope.cancel()
+
+
+def _on_message(message: str, schema: SchemaCache, dispatcher: Dispatcher) -> None:
+    """What other runners say through the store: new events, schema changes."""
+    if message == "events":
+        dispatcher.wake()
+        return
+    kind, _, rest = message.partition(":")
+    if kind == "schema":
+        target, _, identifier = rest.partition(":")
+        if target in ("objects", "lists"):
+            schema.invalidate(target, identifier or None)  # type: ignore[arg-type]
 
 
 async def _sweep(runner: Runner) -> None:

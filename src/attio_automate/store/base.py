@@ -6,7 +6,7 @@ traces and the dead letter (inbox rows whose status is ``dead``).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
@@ -162,6 +162,26 @@ class Store(Protocol):
     async def requeue(self, ids: Sequence[int], *, now: float, force: bool) -> int:
         """Make these events pending now, for the dispatcher; not those under a
         live lease.  Returns how many."""
+        ...
+
+    async def reserve_slot(self, budget: str, *, interval: float) -> float:
+        """Take the next free send slot of ``budget`` (one ``interval`` after the
+        last one handed out, to any runner); return how long to wait for it.
+        Times are the store's clock, so hosts need not agree on theirs."""
+        ...
+
+    async def block_slots(self, budget: str, *, seconds: float) -> None:
+        """No slot of ``budget`` before ``seconds`` from now (a 429, for everyone)."""
+        ...
+
+    async def publish(self, message: str) -> None:
+        """Tell every runner on this store (cache invalidation, new events)."""
+        ...
+
+    def subscribe(self, callback: Callable[[str], None]) -> None:
+        """Call ``callback`` with each message published by any runner (from
+        when the store is open); stores without a channel call it only for
+        this process's own messages."""
         ...
 
     async def sweep(self, *, finished_before: float) -> int:

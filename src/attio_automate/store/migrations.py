@@ -64,4 +64,76 @@ SQLITE_MIGRATIONS: list[tuple[int, list[str]]] = [
             "CREATE INDEX inbox_status ON inbox (status, id)",
         ],
     ),
+    (
+        3,
+        [
+            # The shared rate-limit budget: the next free slot per budget.
+            """CREATE TABLE rate_slots (
+                budget TEXT PRIMARY KEY,
+                next_slot REAL NOT NULL,
+                blocked_until REAL NOT NULL
+            )""",
+        ],
+    ),
+]
+
+#: (version, statements) for PostgreSQL.
+POSTGRES_MIGRATIONS: list[tuple[int, list[str]]] = [
+    (
+        1,
+        [
+            """CREATE TABLE inbox (
+                id BIGSERIAL PRIMARY KEY,
+                key TEXT NOT NULL UNIQUE,
+                ordering_key TEXT NOT NULL,
+                event_type TEXT NOT NULL,
+                payload JSONB NOT NULL,
+                webhook_id TEXT,
+                received_at DOUBLE PRECISION NOT NULL,
+                status TEXT NOT NULL DEFAULT 'pending',
+                attempts INTEGER NOT NULL DEFAULT 0,
+                available_at DOUBLE PRECISION NOT NULL,
+                lease_owner TEXT,
+                lease_until DOUBLE PRECISION,
+                finished_at DOUBLE PRECISION,
+                reason TEXT,
+                force BOOLEAN NOT NULL DEFAULT FALSE
+            )""",
+            "CREATE INDEX inbox_ready ON inbox (available_at, id) "
+            "WHERE status IN ('pending', 'processing')",
+            "CREATE INDEX inbox_open_by_key ON inbox (ordering_key, id) "
+            "WHERE status IN ('pending', 'processing')",
+            "CREATE INDEX inbox_finished ON inbox (finished_at) WHERE finished_at IS NOT NULL",
+            "CREATE INDEX inbox_received ON inbox (received_at)",
+            "CREATE INDEX inbox_status ON inbox (status, id)",
+            """CREATE TABLE attempts (
+                id BIGSERIAL PRIMARY KEY,
+                event_id BIGINT NOT NULL REFERENCES inbox (id) ON DELETE CASCADE,
+                owner TEXT NOT NULL,
+                finished_at DOUBLE PRECISION NOT NULL,
+                status TEXT NOT NULL,
+                reason TEXT
+            )""",
+            "CREATE INDEX attempts_event ON attempts (event_id)",
+            """CREATE TABLE traces (
+                event_id BIGINT PRIMARY KEY REFERENCES inbox (id) ON DELETE CASCADE,
+                trace JSONB NOT NULL,
+                updated_at DOUBLE PRECISION NOT NULL
+            )""",
+            """CREATE TABLE ledger (
+                key TEXT PRIMARY KEY,
+                event_id BIGINT,
+                state TEXT NOT NULL,
+                action TEXT NOT NULL,
+                result JSONB,
+                updated_at DOUBLE PRECISION NOT NULL
+            )""",
+            "CREATE INDEX ledger_updated ON ledger (updated_at)",
+            """CREATE TABLE rate_slots (
+                budget TEXT PRIMARY KEY,
+                next_slot DOUBLE PRECISION NOT NULL,
+                blocked_until DOUBLE PRECISION NOT NULL
+            )""",
+        ],
+    ),
 ]

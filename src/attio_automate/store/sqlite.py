@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -54,6 +55,7 @@ class SQLiteStore:
         self._connection: sqlite3.Connection | None = None
         self._limiter = anyio.CapacityLimiter(1)
         self._pending: list[_Write] = []
+        self._subscribers: list[Callable[[str], None]] = []
         self._flushing = False
 
     # -- plumbing -----------------------------------------------------------------------
@@ -409,6 +411,43 @@ class SQLiteStore:
             return changed
 
         return await self._write(requeue)
+
+    async def reserve_slot(self, budget: str, *, interval: float) -> float:
+        def reserve(connection: sqlite3.Connection) -> float:
+            now = time.time()
+            connection.execute(
+                "INSERT INTO rate_slots (budget, next_slot, blocked_until) VALUES (?, ?, 0) "
+                "ON CONFLICT (budget) DO NOTHING",
+                (budget, now),
+            )
+            row = connection.execute(
+                "UPDATE rate_slots SET next_slot = MAX(next_slot, ?, blocked_until) + ? "
+                "WHERE budget = ? RETURNING next_slot",
+                (now, interval, budget),
+            ).fetchone()
+            return float(row[0]) - interval - now
+
+        return await self._write(reserve)
+
+    async def block_slots(self, budget: str, *, seconds: float) -> None:
+        def block(connection: sqlite3.Connection) -> None:
+            until = time.time() + seconds
+            connection.execute(
+                "INSERT INTO rate_slots (budget, next_slot, blocked_until) VALUES (?, ?, ?) "
+                "ON CONFLICT (budget) DO UPDATE SET blocked_until = MAX(blocked_until, ?), "
+                "next_slot = MAX(next_slot, ?)",
+                (budget, until, until, until, until),
+            )
+
+        await self._write(block)
+
+    async def publish(self, message: str) -> None:
+        # One file, usually one process: tell this process's own subscribers.
+        for callback in list(self._subscribers):
+            callback(message)
+
+    def subscribe(self, callback: Callable[[str], None]) -> None:
+        self._subscribers.append(callback)
 
     async def sweep(self, *, finished_before: float) -> int:
         def sweep(connection: sqlite3.Connection) -> int:

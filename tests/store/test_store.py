@@ -1,0 +1,216 @@
+"""The store's semantics, the same on SQLite and PostgreSQL: durable inserts,
+ordered claims, leases, the ledger, retention, the shared rate-limit slots."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import anyio
+import pytest
+
+from attio_automate.store import open_store_url
+from attio_automate.store.base import EventFilter, NewEvent, Store
+
+pytestmark = pytest.mark.anyio
+
+
+def new(key: str, ordering: str, at: float | None = None) -> NewEvent:
+    return NewEvent(key=key, ordering_key=ordering, event_type="record.updated",
+                    payload={"event_type": "record.updated", "id": {"record_id": ordering}},
+                    webhook_id="w", received_at=time.time() if at is None else at)
+
+
+async def test_inserts_report_duplicates_and_survive_reopening(
+    make_store: Callable[[], Store],
+) -> None:
+    store = make_store()
+    await store.open()
+    assert await store.insert_events([new("d:0", "r1"), new("d:1", "r2")]) == [True, True]
+    assert await store.insert_events([new("d:1", "r2"), new("d:2", "r1")]) == [False, True]
+    again = make_store()
+    await again.open()  # migrations run once; a second runner opening is fine
+    assert await again.status_counts() == {"pending": 3}
+
+
+async def test_concurrent_inserts(store: Store) -> None:
+    results: list[list[bool]] = []
+
+    async def deliver(n: int) -> None:
+        results.append(await store.insert_events([new(f"k{n}:0", f"r{n}")]))
+
+    async with anyio.create_task_group() as tasks:
+        for n in range(50):
+            tasks.start_soon(deliver, n)
+    assert sorted(results) == [[True]] * 50
+    assert (await store.status_counts())["pending"] == 50
+
+
+async def test_claims_keep_per_key_order_and_one_in_flight_per_key(store: Store) -> None:
+    await store.insert_events([new("a:0", "r1"), new("a:1", "r2"), new("a:2", "r1"),
+                               new("a:3", "r3")])
+    now = time.time()
+    first = await store.claim("one", limit=10, lease=30, now=now)
+    assert [e.key for e in first] == ["a:0", "a:1", "a:3"]  # r1's second waits
+    assert await store.claim("two", limit=10, lease=30, now=now) == []
+    await store.finish(first[0].id, "one", status="done", trace={"t": 1}, reason=None, now=now)
+    second = await store.claim("two", limit=10, lease=30, now=time.time())
+    assert [e.key for e in second] == ["a:2"]
+    assert await store.get_trace(first[0].id) == {"t": 1}
+
+
+async def test_concurrent_claimers_never_share_an_event(store: Store) -> None:
+    await store.insert_events([new(f"c:{n}", f"r{n % 7}") for n in range(60)])
+    seen: list[str] = []
+
+    async def runner(name: str) -> None:
+        while True:
+            claimed = await store.claim(name, limit=3, lease=30, now=time.time())
+            if not claimed:
+                counts = await store.status_counts()
+                if counts.get("pending", 0) == 0 and counts.get("processing", 0) == 0:
+                    return
+                await anyio.sleep(0.01)
+                continue
+            for event in claimed:
+                seen.append(event.key)
+                await store.finish(event.id, name, status="done", trace=None, reason=None,
+                                   now=time.time())
+
+    async with anyio.create_task_group() as tasks:
+        for n in range(3):
+            tasks.start_soon(runner, f"runner-{n}")
+    assert sorted(seen) == sorted(f"c:{n}" for n in range(60))
+    for key in range(7):  # each record's events in arrival order
+        order = [int(k.split(":")[1]) for k in seen if int(k.split(":")[1]) % 7 == key]
+        assert order == sorted(order)
+
+
+async def test_expired_leases_come_back(store: Store) -> None:
+    await store.insert_events([new("b:0", "r1"), new("b:1", "r1")])
+    claimed = await store.claim("crashed", limit=10, lease=0.3, now=time.time())
+    assert [e.key for e in claimed] == ["b:0"]
+    assert await store.claim("other", limit=10, lease=5, now=time.time()) == []
+    await anyio.sleep(0.4)
+    back = await store.claim("other", limit=10, lease=0.5, now=time.time())
+    assert [e.key for e in back] == ["b:0"]  # the same event, still first
+    await store.renew("other", [back[0].id], lease=30, now=time.time())
+    await anyio.sleep(0.6)
+    assert await store.claim("third", limit=10, lease=5, now=time.time()) == []
+
+
+async def test_retry_later_waits_and_counts_attempts(store: Store) -> None:
+    await store.insert_events([new("c:0", "r1")])
+    now = time.time()
+    claimed = await store.claim("o", limit=1, lease=30, now=now)
+    await store.retry_later(claimed[0].id, "o", available_at=now + 0.3, trace=None,
+                            reason="503", now=now, count_attempt=True)
+    assert await store.claim("o", limit=1, lease=30, now=time.time()) == []
+    await anyio.sleep(0.35)
+    again = await store.claim("o", limit=1, lease=30, now=time.time())
+    assert again[0].attempts == 1
+    await store.retry_later(again[0].id, "o", available_at=time.time(), trace=None,
+                            reason="breaker open", now=time.time(), count_attempt=False)
+    event = await store.get_event(again[0].id)
+    assert event is not None
+    assert (event.status, event.attempts, event.reason) == ("pending", 1, "breaker open")
+    assert [a["status"] for a in await store.attempts(event.id)] == ["pending", "pending"]
+
+
+async def test_release_gives_back_what_an_owner_holds(store: Store) -> None:
+    await store.insert_events([new("d:0", "r1"), new("d:1", "r2")])
+    await store.claim("leaving", limit=10, lease=300, now=time.time())
+    assert await store.release("leaving") == 2
+    assert len(await store.claim("next", limit=10, lease=300, now=time.time())) == 2
+
+
+async def test_ledger_intent_then_done(store: Store) -> None:
+    assert await store.ledger_lookup("k") is None
+    await store.ledger_intend("k", event_id=None, action="add_note", now=1)
+    entry = await store.ledger_lookup("k")
+    assert entry is not None
+    assert (entry.state, entry.action) == ("intent", "add_note")
+    await store.ledger_record("k", event_id=None, action="add_note", result={"note_id": "n"},
+                              now=2)
+    entry = await store.ledger_lookup("k")
+    assert entry is not None
+    assert (entry.state, entry.result) == ("done", {"note_id": "n"})
+
+
+async def test_listing_taking_and_requeueing(store: Store) -> None:
+    await store.insert_events([new("e:0", "r1", at=100), new("e:1", "r2", at=200)])
+    claimed = await store.claim("o", limit=10, lease=30, now=time.time())
+    await store.finish(claimed[0].id, "o", status="dead", reason="bad", now=time.time(),
+                       trace={"decisions": [{"rule": "x", "matched": True}]})
+    assert [e.key for e in await store.list_events(EventFilter(status="dead"))] == ["e:0"]
+    assert [e.key for e in await store.list_events(EventFilter(rule="x"))] == ["e:0"]
+    assert await store.list_events(EventFilter(rule="y")) == []
+    assert [e.key for e in await store.list_events(EventFilter(since=150))] == ["e:1"]
+    assert [e.key for e in await store.list_events(EventFilter(event_type="record.*"))] == [
+        "e:1", "e:0"]
+    taken, busy = await store.take([claimed[0].id, claimed[1].id], "cli", lease=30,
+                                   now=time.time(), force=True)
+    assert [e.key for e in taken] == ["e:0"]
+    assert taken[0].force
+    assert busy == [claimed[1].id]  # still leased by "o"
+    assert await store.requeue([claimed[0].id], now=time.time(), force=False) == 0  # leased
+    await store.finish(claimed[0].id, "cli", status="done", trace=None, reason=None,
+                       now=time.time())
+    assert await store.requeue([claimed[0].id], now=time.time(), force=False) == 1
+    assert (await store.get_event(claimed[0].id)).status == "pending"  # type: ignore[union-attr]
+
+
+async def test_sweep_removes_old_finished_events_and_keeps_dead_letters(store: Store) -> None:
+    await store.insert_events([new("e:0", "r1"), new("e:1", "r2"), new("e:2", "r3")])
+    claimed = await store.claim("o", limit=10, lease=30, now=time.time())
+    await store.finish(claimed[0].id, "o", status="done", trace={}, reason=None, now=100)
+    await store.finish(claimed[1].id, "o", status="dead", trace={}, reason="bad", now=100)
+    await store.finish(claimed[2].id, "o", status="done", trace={}, reason=None, now=500)
+    await store.ledger_record("e:0:r:0", event_id=claimed[0].id, action="a", result=1, now=100)
+    assert await store.sweep(finished_before=200) == 1
+    assert await store.get_event(claimed[0].id) is None
+    assert await store.get_trace(claimed[0].id) is None
+    assert await store.ledger_lookup("e:0:r:0") is None
+    assert (await store.get_event(claimed[1].id)) is not None  # dead letters stay
+    assert (await store.get_event(claimed[2].id)) is not None  # too recent
+
+
+async def test_shared_slots_space_every_taker(make_store: Callable[[], Store]) -> None:
+    first, second = make_store(), make_store()
+    await first.open()
+    await second.open()
+    waits = [await store.reserve_slot("writes", interval=0.1)
+             for store in (first, second, first, second)]
+    # One budget, two runners: each slot 0.1 s after the one before, whoever took it.
+    assert waits[0] == pytest.approx(0.0, abs=0.02)
+    for earlier, later in zip(waits, waits[1:], strict=False):
+        assert later - earlier == pytest.approx(0.1, abs=0.03)
+    await second.block_slots("writes", seconds=2.0)
+    assert await first.reserve_slot("writes", interval=0.1) >= 1.9
+
+
+async def test_published_messages_reach_subscribers(make_store: Callable[[], Store]) -> None:
+    store = make_store()
+    await store.open()
+    got: list[str] = []
+    store.subscribe(got.append)
+    await store.publish("schema:objects:abc")
+    with anyio.fail_after(5):
+        while "schema:objects:abc" not in got:  # noqa: ASYNC110 - a notification, polled
+            await anyio.sleep(0.01)
+
+
+def test_store_urls() -> None:
+    from attio_automate.errors import ConfigError
+    from attio_automate.store import SQLiteStore
+    from attio_automate.store.postgres import PostgresStore
+
+    assert isinstance(open_store_url("sqlite:///data/x.db"), SQLiteStore)
+    assert open_store_url("sqlite:////abs/x.db").path == "/abs/x.db"  # type: ignore[attr-defined]
+    pg = open_store_url("postgresql://u@h:5432/db?search_path=s1")
+    assert isinstance(pg, PostgresStore)
+    assert (pg.url, pg.search_path) == ("postgresql://u@h:5432/db", "s1")
+    with pytest.raises(ConfigError, match="unsupported scheme"):
+        open_store_url("mysql://x")
+    with pytest.raises(ConfigError, match="names no file"):
+        open_store_url("sqlite:///")
