@@ -5,6 +5,7 @@ from __future__ import annotations
 import anyio
 import click
 
+from attio_automate.cli.doctor import doctor
 from attio_automate.cli.events import dead_letter, events
 from attio_automate.cli.fake import fake_attio
 from attio_automate.cli.plugins import plugins
@@ -33,3 +34,4 @@ main.add_command(serve)
 main.add_command(events)
 main.add_command(dead_letter)
 main.add_command(webhooks)
+main.add_command(doctor)

@@ -1,0 +1,101 @@
+"""``attio-automate doctor``: the effective configuration, and whether the
+store, Attio and the rules work."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import anyio
+import click
+
+from attio_automate.attio.client import AttioClient, ClientSettings
+from attio_automate.cli.store_access import config_option, settings_or_exit
+from attio_automate.errors import AttioError, ConfigError
+from attio_automate.runtime import load_plugins
+from attio_automate.settings import Settings
+from attio_automate.store import open_store_url
+
+
+async def _check_store(settings: Settings) -> str:
+    store = open_store_url(settings.store_url)
+    await store.open()  # migrates: doctor leaves the store ready
+    try:
+        await store.ping()
+        counts = await store.status_counts()
+    finally:
+        await store.close()
+    return (
+        f"ok ({sum(counts.values())} events: "
+        + (", ".join(f"{n} {s}" for s, n in sorted(counts.items())) or "none")
+        + ")"
+    )
+
+
+async def _check_attio(settings: Settings) -> str:
+    if not settings.api_key:
+        raise ConfigError(["ATTIO_API_KEY is not set"])
+    async with AttioClient(
+        api_key=settings.api_key, settings=ClientSettings(base_url=settings.base_url)
+    ) as attio:
+        me = await attio.get_self()
+    if not me.get("active", False):
+        raise ConfigError(["the API token is not active"])
+    return f"ok (workspace {me.get('workspace_name', '?')!r}, token scopes: {me.get('scope', '')})"
+
+
+def _check_rules(settings: Settings) -> str:
+    if not settings.rules_path:
+        raise ConfigError(["no rules file configured (--rules or rules.path)"])
+    plugins = load_plugins(
+        rules_path=settings.rules_path,
+        plugin_paths=settings.plugin_paths,
+        entry_points=settings.installed_plugins,
+    )
+    return f"ok ({len(plugins.rules.rules.rules)} rules, {len(plugins.actions.names())} actions)"
+
+
+@click.command("doctor")
+@config_option
+@click.option(
+    "--rules",
+    "rules_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Rules file to check (overrides the configuration's).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for machines.")
+def doctor(config_path: Path | None, rules_path: Path | None, as_json: bool) -> None:
+    """Print the effective configuration (secrets redacted) and check the store,
+    Attio (GET /v2/self) and the rules.  Exit 1 if any check fails."""
+    settings = settings_or_exit(config_path, rules_path=str(rules_path) if rules_path else None)
+    checks: dict[str, str] = {}
+    failed = False
+    for name, check in (
+        ("store", lambda: anyio.run(_check_store, settings)),
+        ("attio", lambda: anyio.run(_check_attio, settings)),
+        ("rules", lambda: _check_rules(settings)),
+    ):
+        try:
+            checks[name] = check()
+        except ConfigError as exc:
+            checks[name] = "FAILED: " + "; ".join(exc.problems)
+            failed = True
+        except AttioError as exc:
+            checks[name] = f"FAILED: {exc}"
+            failed = True
+        except Exception as exc:  # a store that cannot be reached, and the like
+            checks[name] = f"FAILED: {type(exc).__name__}: {exc}"
+            failed = True
+    if as_json:
+        click.echo(
+            json.dumps({"settings": settings.redacted(), "checks": checks}, indent=2, default=str)
+        )
+    else:
+        click.echo(f"environment: {settings.environment}")
+        for key, value in settings.redacted().items():
+            click.echo(f"  {key}: {value}")
+        click.echo("checks:")
+        for name, outcome in checks.items():
+            click.echo(f"  {name}: {outcome}")
+    if failed:
+        raise SystemExit(1)
