@@ -4,6 +4,7 @@ store, Attio and the rules work."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import anyio
@@ -70,11 +71,12 @@ def doctor(config_path: Path | None, rules_path: Path | None, as_json: bool) -> 
     settings = settings_or_exit(config_path, rules_path=str(rules_path) if rules_path else None)
     checks: dict[str, str] = {}
     failed = False
-    for name, check in (
+    steps: list[tuple[str, Callable[[], str]]] = [
         ("store", lambda: anyio.run(_check_store, settings)),
         ("attio", lambda: anyio.run(_check_attio, settings)),
         ("rules", lambda: _check_rules(settings)),
-    ):
+    ]
+    for name, check in steps:
         try:
             checks[name] = check()
         except ConfigError as exc:
