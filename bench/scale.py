@@ -1,0 +1,217 @@
+"""Benchmark: 1, 2 and 3 runners sharing PostgreSQL, against one fake Attio.
+
+For each number of runners: a fresh schema and a fake Attio (its own process)
+enforcing 25 writes/s and 100 reads/s; the runners (`attio-automate serve`,
+each its own process) share the database and one rate-limit budget in it.
+First 4,000 signed webhooks of a type no rule handles are sent, split across
+the runners, from 16 keep-alive connections per runner: acknowledged
+deliveries per second, all runners together, is the ingest figure.  Then 600
+webhooks (one new person each; the rule adds a note) are sent and drained:
+aggregate write utilization (notes per second at the fake over its limit)
+and 429 answers.
+
+Run: ``python bench/scale.py`` (about 2 minutes; PostgreSQL on 127.0.0.1:5432,
+database ``test``).  Last line: ``{"runs": [{"runners", "ingest_events_per_s",
+"write_utilization", "http_429"}, ...]}``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import tempfile
+import time
+import uuid
+from contextlib import ExitStack
+from pathlib import Path
+
+import asyncpg
+import httpx
+from _loadgen import LoadResult, post, run_load
+
+from attio_automate.receiver import sign
+from attio_automate.testing.servers import fake_attio_process, runner_process
+
+EVENTS = 600  # each needs a write: the drain is about the shared budget
+PINGS = 4_000  # need no Attio call: the ingest figure is about receiving
+CONNECTIONS_PER_RUNNER = 16
+WRITE_LIMIT, READ_LIMIT = 25, 100
+KEY, SECRET = "scale-key", "scale-secret"
+PG = "postgresql://127.0.0.1:5432/test"
+RULES = """
+version: 1
+rules:
+  - id: welcome
+    on: record.created
+    object: people
+    do:
+      - action: add_note
+        with: {title: Welcome, content: "for {{ record.record_id }}"}
+"""
+CONFIG = """
+dispatcher: {concurrency: 16, poll_seconds: 0.2, lease_seconds: 30}
+attio: {schema_ttl: 3600, rate_limit_fraction: 0.96}
+"""
+
+
+def seed(base_url: str, count: int) -> tuple[str, list[str]]:
+    with httpx.Client(
+        base_url=base_url + "/", headers={"Authorization": f"Bearer {KEY}"}, timeout=30
+    ) as client:
+        people = next(
+            o["id"]["object_id"]
+            for o in client.get("objects").json()["data"]
+            if o["api_slug"] == "people"
+        )
+        ids = [
+            client.post(
+                "objects/people/records",
+                json={
+                    "data": {
+                        "values": {
+                            "name": [
+                                {"first_name": "P", "last_name": str(n), "full_name": f"P {n}"}
+                            ]
+                        }
+                    }
+                },
+            ).json()["data"]["id"]["record_id"]
+            for n in range(count)
+        ]
+    return people, ids
+
+
+async def ingest(ports: list[int], bodies: list[bytes], label: str) -> LoadResult:
+    share = len(bodies) // len(ports)
+    started = time.perf_counter()
+
+    async def to_runner(index: int, port: int) -> LoadResult:
+        mine = bodies[index * share : (index + 1) * share]
+
+        def request(n: int) -> bytes:
+            body = mine[n]
+            return post(
+                "/webhooks/attio",
+                body,
+                {"Attio-Signature": sign(body, SECRET), "Idempotency-Key": f"{label}-{index}-{n}"},
+            )
+
+        return await run_load(
+            "127.0.0.1",
+            port,
+            requests=len(mine),
+            connections=CONNECTIONS_PER_RUNNER,
+            make_request=request,
+        )
+
+    results = await asyncio.gather(*(to_runner(i, p) for i, p in enumerate(ports)))
+    total = LoadResult(ok=sum(r.ok for r in results), failed=sum(r.failed for r in results))
+    total.elapsed = time.perf_counter() - started
+    return total
+
+
+async def drop_schema(schema: str) -> None:
+    connection = await asyncpg.connect(PG)
+    await connection.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+    await connection.close()
+
+
+def one_run(runners: int) -> dict[str, float | int]:
+    schema = f"scale_{uuid.uuid4().hex[:10]}"
+    with tempfile.TemporaryDirectory() as tmp, fake_attio_process(api_key=KEY) as fake:
+        people, records = seed(fake.base_url, EVENTS)
+        httpx.post(
+            f"{fake.control_url}/limits",
+            json={"reads_per_second": READ_LIMIT, "writes_per_second": WRITE_LIMIT},
+        )
+        fake.clear_requests()
+        (Path(tmp) / "rules.yaml").write_text(RULES)
+        (Path(tmp) / "config.yaml").write_text(CONFIG)
+        bodies = [
+            json.dumps(
+                {
+                    "webhook_id": "scale",
+                    "events": [
+                        {
+                            "event_type": "record.created",
+                            "id": {
+                                "workspace_id": "w",
+                                "object_id": people,
+                                "record_id": record_id,
+                            },
+                            "actor": {"type": "workspace-member", "id": "m"},
+                        }
+                    ],
+                }
+            ).encode()
+            for record_id in records
+        ]
+        with ExitStack() as stack:
+            processes = [
+                stack.enter_context(
+                    runner_process(
+                        rules=str(Path(tmp) / "rules.yaml"),
+                        config=str(Path(tmp) / "config.yaml"),
+                        api_key=KEY,
+                        webhook_secret=SECRET,
+                        base_url=fake.base_url,
+                        db_url=f"{PG}?search_path={schema}",
+                    )
+                )
+                for _ in range(runners)
+            ]
+            ports = [int(p.url.rsplit(":", 1)[1]) for p in processes]
+            # Each ping its own subject, so they are dispatched side by side.
+            pings_bodies = [
+                json.dumps(
+                    {
+                        "webhook_id": "scale",
+                        "events": [
+                            {
+                                "event_type": "bench.ping",
+                                "id": {"workspace_id": "w", "record_id": f"ping-{n}"},
+                                "actor": {"type": "workspace-member", "id": "m"},
+                            }
+                        ],
+                    }
+                ).encode()
+                for n in range(PINGS + 300)
+            ]
+            asyncio.run(ingest(ports, pings_bodies[:300], "warm"))
+            pings = asyncio.run(ingest(ports, pings_bodies[300:], "ping"))
+            result = asyncio.run(ingest(ports, bodies, "note"))
+            deadline = time.monotonic() + EVENTS / WRITE_LIMIT * 2 + 60
+            while time.monotonic() < deadline:
+                notes = [
+                    r for r in fake.requests() if r["path"] == "/v2/notes" and r["status"] == 200
+                ]
+                if len(notes) >= result.ok:
+                    break
+                time.sleep(1.0)
+            log = fake.requests()
+    asyncio.run(drop_schema(schema))
+    times = sorted(float(r["time"]) for r in log if r["path"] == "/v2/notes" and r["status"] == 200)
+    span = times[-1] - times[0] if len(times) > 1 else 0.0
+    utilization = (len(times) - 1) / span / WRITE_LIMIT if span else 0.0
+    refused = sum(1 for r in log if r["status"] == 429)
+    print(
+        f"{runners} runner(s): ingest {pings.per_second:.0f} events/s "
+        f"({pings.ok} ok, {pings.failed} failed); {len(times)} notes in {span:.1f}s = "
+        f"{utilization:.3f} of {WRITE_LIMIT} writes/s; 429s: {refused}",
+        flush=True,
+    )
+    return {
+        "runners": runners,
+        "ingest_events_per_s": round(pings.per_second, 1),
+        "write_utilization": round(utilization, 4),
+        "http_429": refused,
+    }
+
+
+def main() -> None:
+    runs = [one_run(n) for n in (1, 2, 3)]
+    print(json.dumps({"runs": runs}))
+
+
+if __name__ == "__main__":
+    main()
