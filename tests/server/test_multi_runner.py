@@ -11,7 +11,6 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
@@ -83,12 +82,17 @@ def test_three_runners_share_order_effects_and_the_limit(
 ) -> None:
     fake = limited_fake
     records = make_people(fake, 30)
-    with httpx.Client(base_url=fake.base_url + "/", headers={"Authorization": f"Bearer {KEY}"}) \
-            as client:
-        people = next(o["id"]["object_id"] for o in client.get("objects").json()["data"]
-                      if o["api_slug"] == "people")
-    httpx.post(f"{fake.control_url}/limits", json={"reads_per_second": 100,
-                                                   "writes_per_second": 25})
+    with httpx.Client(
+        base_url=fake.base_url + "/", headers={"Authorization": f"Bearer {KEY}"}
+    ) as client:
+        people = next(
+            o["id"]["object_id"]
+            for o in client.get("objects").json()["data"]
+            if o["api_slug"] == "people"
+        )
+    httpx.post(
+        f"{fake.control_url}/limits", json={"reads_per_second": 100, "writes_per_second": 25}
+    )
     fake.clear_requests()
     rules = tmp_path / "rules.yaml"
     rules.write_text(NOTE_RULES)
@@ -97,9 +101,17 @@ def test_three_runners_share_order_effects_and_the_limit(
     acknowledged: set[tuple[str, str]] = set()
     with ExitStack() as stack:
         runners: list[RunnerProcess] = [
-            stack.enter_context(runner_process(
-                rules=str(rules), config=str(config), api_key=KEY, webhook_secret=SECRET,
-                base_url=fake.base_url, db_url=pg_url, log_path=str(tmp_path / f"r{n}.log")))
+            stack.enter_context(
+                runner_process(
+                    rules=str(rules),
+                    config=str(config),
+                    api_key=KEY,
+                    webhook_secret=SECRET,
+                    base_url=fake.base_url,
+                    db_url=pg_url,
+                    log_path=str(tmp_path / f"r{n}.log"),
+                )
+            )
             for n in range(3)
         ]
         alive = list(runners)
@@ -114,8 +126,9 @@ def test_three_runners_share_order_effects_and_the_limit(
                         with lock:
                             target = alive[next(turn) % len(alive)]
                         try:
-                            answer = send(target.url, [created(people, record_id, step)],
-                                          key=key, client=http)
+                            answer = send(
+                                target.url, [created(people, record_id, step)], key=key, client=http
+                            )
                         except httpx.TransportError:
                             continue
                         if answer.status_code == 200:
@@ -159,6 +172,7 @@ def test_three_runners_share_order_effects_and_the_limit(
     # The three runners together never went past Attio's limits.
     assert [r for r in log if r["status"] == 429] == []
     per_second: Counter[tuple[str, int]] = Counter(
-        (r["kind"], int(r["time"])) for r in log if not r["path"].startswith("/_fake"))
+        (r["kind"], int(r["time"])) for r in log if not r["path"].startswith("/_fake")
+    )
     assert max(n for (kind, _), n in per_second.items() if kind == "write") <= 25
     assert max(n for (kind, _), n in per_second.items() if kind == "read") <= 100

@@ -26,8 +26,9 @@ def postgres_available() -> str | None:
 
     parts = urlsplit(PG_BASE)
     try:
-        with socket.create_connection((parts.hostname or "127.0.0.1", parts.port or 5432),
-                                      timeout=1.0):
+        with socket.create_connection(
+            (parts.hostname or "127.0.0.1", parts.port or 5432), timeout=1.0
+        ):
             return None
     except OSError as exc:
         return f"PostgreSQL at {parts.hostname}:{parts.port} is not reachable ({exc})"

@@ -3,6 +3,7 @@ ordered claims, leases, the ledger, retention, the shared rate-limit slots."""
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections.abc import Callable
 
@@ -16,9 +17,14 @@ pytestmark = pytest.mark.anyio
 
 
 def new(key: str, ordering: str, at: float | None = None) -> NewEvent:
-    return NewEvent(key=key, ordering_key=ordering, event_type="record.updated",
-                    payload={"event_type": "record.updated", "id": {"record_id": ordering}},
-                    webhook_id="w", received_at=time.time() if at is None else at)
+    return NewEvent(
+        key=key,
+        ordering_key=ordering,
+        event_type="record.updated",
+        payload={"event_type": "record.updated", "id": {"record_id": ordering}},
+        webhook_id="w",
+        received_at=time.time() if at is None else at,
+    )
 
 
 async def test_inserts_report_duplicates_and_survive_reopening(
@@ -47,8 +53,9 @@ async def test_concurrent_inserts(store: Store) -> None:
 
 
 async def test_claims_keep_per_key_order_and_one_in_flight_per_key(store: Store) -> None:
-    await store.insert_events([new("a:0", "r1"), new("a:1", "r2"), new("a:2", "r1"),
-                               new("a:3", "r3")])
+    await store.insert_events(
+        [new("a:0", "r1"), new("a:1", "r2"), new("a:2", "r1"), new("a:3", "r3")]
+    )
     now = time.time()
     first = await store.claim("one", limit=10, lease=30, now=now)
     assert [e.key for e in first] == ["a:0", "a:1", "a:3"]  # r1's second waits
@@ -74,8 +81,9 @@ async def test_concurrent_claimers_never_share_an_event(store: Store) -> None:
                 continue
             for event in claimed:
                 seen.append(event.key)
-                await store.finish(event.id, name, status="done", trace=None, reason=None,
-                                   now=time.time())
+                await store.finish(
+                    event.id, name, status="done", trace=None, reason=None, now=time.time()
+                )
 
     async with anyio.create_task_group() as tasks:
         for n in range(3):
@@ -103,14 +111,28 @@ async def test_retry_later_waits_and_counts_attempts(store: Store) -> None:
     await store.insert_events([new("c:0", "r1")])
     now = time.time()
     claimed = await store.claim("o", limit=1, lease=30, now=now)
-    await store.retry_later(claimed[0].id, "o", available_at=now + 0.3, trace=None,
-                            reason="503", now=now, count_attempt=True)
+    await store.retry_later(
+        claimed[0].id,
+        "o",
+        available_at=now + 0.3,
+        trace=None,
+        reason="503",
+        now=now,
+        count_attempt=True,
+    )
     assert await store.claim("o", limit=1, lease=30, now=time.time()) == []
     await anyio.sleep(0.35)
     again = await store.claim("o", limit=1, lease=30, now=time.time())
     assert again[0].attempts == 1
-    await store.retry_later(again[0].id, "o", available_at=time.time(), trace=None,
-                            reason="breaker open", now=time.time(), count_attempt=False)
+    await store.retry_later(
+        again[0].id,
+        "o",
+        available_at=time.time(),
+        trace=None,
+        reason="breaker open",
+        now=time.time(),
+        count_attempt=False,
+    )
     event = await store.get_event(again[0].id)
     assert event is not None
     assert (event.status, event.attempts, event.reason) == ("pending", 1, "breaker open")
@@ -130,8 +152,7 @@ async def test_ledger_intent_then_done(store: Store) -> None:
     entry = await store.ledger_lookup("k")
     assert entry is not None
     assert (entry.state, entry.action) == ("intent", "add_note")
-    await store.ledger_record("k", event_id=None, action="add_note", result={"note_id": "n"},
-                              now=2)
+    await store.ledger_record("k", event_id=None, action="add_note", result={"note_id": "n"}, now=2)
     entry = await store.ledger_lookup("k")
     assert entry is not None
     assert (entry.state, entry.result) == ("done", {"note_id": "n"})
@@ -140,22 +161,32 @@ async def test_ledger_intent_then_done(store: Store) -> None:
 async def test_listing_taking_and_requeueing(store: Store) -> None:
     await store.insert_events([new("e:0", "r1", at=100), new("e:1", "r2", at=200)])
     claimed = await store.claim("o", limit=10, lease=30, now=time.time())
-    await store.finish(claimed[0].id, "o", status="dead", reason="bad", now=time.time(),
-                       trace={"decisions": [{"rule": "x", "matched": True}]})
+    await store.finish(
+        claimed[0].id,
+        "o",
+        status="dead",
+        reason="bad",
+        now=time.time(),
+        trace={"decisions": [{"rule": "x", "matched": True}]},
+    )
     assert [e.key for e in await store.list_events(EventFilter(status="dead"))] == ["e:0"]
     assert [e.key for e in await store.list_events(EventFilter(rule="x"))] == ["e:0"]
     assert await store.list_events(EventFilter(rule="y")) == []
     assert [e.key for e in await store.list_events(EventFilter(since=150))] == ["e:1"]
     assert [e.key for e in await store.list_events(EventFilter(event_type="record.*"))] == [
-        "e:1", "e:0"]
-    taken, busy = await store.take([claimed[0].id, claimed[1].id], "cli", lease=30,
-                                   now=time.time(), force=True)
+        "e:1",
+        "e:0",
+    ]
+    taken, busy = await store.take(
+        [claimed[0].id, claimed[1].id], "cli", lease=30, now=time.time(), force=True
+    )
     assert [e.key for e in taken] == ["e:0"]
     assert taken[0].force
     assert busy == [claimed[1].id]  # still leased by "o"
     assert await store.requeue([claimed[0].id], now=time.time(), force=False) == 0  # leased
-    await store.finish(claimed[0].id, "cli", status="done", trace=None, reason=None,
-                       now=time.time())
+    await store.finish(
+        claimed[0].id, "cli", status="done", trace=None, reason=None, now=time.time()
+    )
     assert await store.requeue([claimed[0].id], now=time.time(), force=False) == 1
     assert (await store.get_event(claimed[0].id)).status == "pending"  # type: ignore[union-attr]
 
@@ -179,11 +210,12 @@ async def test_shared_slots_space_every_taker(make_store: Callable[[], Store]) -
     first, second = make_store(), make_store()
     await first.open()
     await second.open()
-    waits = [await store.reserve_slot("writes", interval=0.1)
-             for store in (first, second, first, second)]
+    waits = [
+        await store.reserve_slot("writes", interval=0.1) for store in (first, second, first, second)
+    ]
     # One budget, two runners: each slot 0.1 s after the one before, whoever took it.
     assert waits[0] == pytest.approx(0.0, abs=0.02)
-    for earlier, later in zip(waits, waits[1:], strict=False):
+    for earlier, later in itertools.pairwise(waits):
         assert later - earlier == pytest.approx(0.1, abs=0.03)
     await second.block_slots("writes", seconds=2.0)
     assert await first.reserve_slot("writes", interval=0.1) >= 1.9

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import anyio
 import pytest
 
 from attio_automate.attio.client import AttioClient
@@ -65,3 +66,23 @@ async def test_events_and_actions_become_json_lines(
     )
     assert (failed["action"], failed["status"]) == ("add_to_list", "failed")
     assert failed["error"]["attio"]["code"] == "value_not_found"
+
+
+async def test_without_a_path_nothing_is_written(
+    tmp_path: Path,
+    fake_attio: FakeAttio,
+    attio_client: AttioClient,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    plugins = load_plugins()
+    app = AppContext(attio=attio_client, schema=SchemaCache(attio_client), settings={})
+    assert await plugins.bus.call("startup", app=app) == []
+    ada = fake_attio.workspace.create_record("people", {"name": "Ada Lovelace"})
+    event = AttioEvent(
+        "record.created",
+        {"object_id": fake_attio.workspace.objects["people"].id, "record_id": ada.id},
+        {"type": "workspace-member", "id": "m"},
+    )
+    await build_processor(plugins, attio=attio_client).process(event, key="k")
+    assert [p async for p in anyio.Path(tmp_path).iterdir()] == []

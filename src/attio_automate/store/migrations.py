@@ -136,4 +136,11 @@ POSTGRES_MIGRATIONS: list[tuple[int, list[str]]] = [
             )""",
         ],
     ),
+    (
+        2,
+        [
+            # Unfinished events in arrival order: claims walk it and stop early.
+            "CREATE INDEX inbox_open ON inbox (id) WHERE status IN ('pending', 'processing')",
+        ],
+    ),
 ]

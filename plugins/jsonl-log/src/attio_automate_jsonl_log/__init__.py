@@ -2,13 +2,15 @@
 
 An observer: it plans nothing.  Each line is one JSON object with ``kind``
 (``startup``, ``event``, ``action`` or ``shutdown``) and ``at`` (UTC time).
-The file is the ``path`` setting of the ``jsonl_log`` plugin (default
-``attio-automate.jsonl`` in the working directory).
+The file is the ``path`` setting of the ``jsonl_log`` plugin; without one
+the plugin stays quiet (installing it must not start writing files into
+whatever folder a runner happens to run in).
 """
 
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -18,15 +20,18 @@ import anyio
 from attio_automate import ActionOutcome, AppContext, EventContext, hookimpl
 
 PLUGIN_NAME = "jsonl_log"
-DEFAULT_PATH = "attio-automate.jsonl"
+log = logging.getLogger(PLUGIN_NAME)
 
 
-def log_path(settings: Mapping[str, Any]) -> anyio.Path:
-    return anyio.Path(str(settings.get("path", DEFAULT_PATH)))
+def log_path(settings: Mapping[str, Any]) -> anyio.Path | None:
+    path = settings.get("path")
+    return anyio.Path(str(path)) if path else None
 
 
-async def append(path: anyio.Path, kind: str, **fields: Any) -> None:
+async def append(path: anyio.Path | None, kind: str, **fields: Any) -> None:
     """Append one line; each write is whole, so lines from concurrent events do not mix."""
+    if path is None:
+        return
     line = json.dumps(
         {"kind": kind, "at": datetime.now(UTC).isoformat(), **fields},
         ensure_ascii=False,
@@ -39,6 +44,9 @@ async def append(path: anyio.Path, kind: str, **fields: Any) -> None:
 @hookimpl
 async def startup(app: AppContext) -> None:
     path = log_path(app.settings_for(PLUGIN_NAME))
+    if path is None:
+        log.warning("jsonl_log is installed but has no path setting: it writes nothing")
+        return
     await path.parent.mkdir(parents=True, exist_ok=True)
     await append(path, "startup")
 
