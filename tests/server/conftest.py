@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,6 +15,7 @@ import pytest
 
 from attio_automate.testing.servers import FakeAttioProcess, fake_attio_process
 from attio_automate.testing.webhooks import delivery, record_event, signed_headers
+from tests.store.conftest import PG_BASE, _skip_or_fail, postgres_available
 
 KEY = "server-test-key"
 SECRET = "server-test-secret"
@@ -53,22 +56,46 @@ def fake() -> Iterator[FakeAttioProcess]:
 
 @dataclass
 class Setup:
+    """Files for a runner, and its store: SQLite or a PostgreSQL schema."""
+
     rules: str
     config: str
     db_path: Path
+    pg_schema: str | None = None
 
     @property
     def db_url(self) -> str:
+        if self.pg_schema:
+            return f"{PG_BASE}?search_path={self.pg_schema}"
         return f"sqlite:///{self.db_path}"
 
 
-@pytest.fixture
-def setup(tmp_path: Path) -> Setup:
+@pytest.fixture(params=["sqlite", "postgres"])
+def setup(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Setup]:
+    """The runner tests run against both stores."""
     rules = tmp_path / "rules.yaml"
     rules.write_text(NOTE_RULES)
     config = tmp_path / "config.yaml"
     config.write_text(FAST_CONFIG)
-    return Setup(str(rules), str(config), tmp_path / "runner.db")
+    schema = None
+    if request.param == "postgres":
+        reason = postgres_available()
+        if reason:
+            _skip_or_fail(reason)
+        schema = f"srv_{uuid.uuid4().hex[:10]}"
+    yield Setup(str(rules), str(config), tmp_path / "runner.db", schema)
+    if schema:
+        asyncio.run(_pg(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+
+
+async def _pg(sql: str) -> list[Any]:
+    import asyncpg
+
+    connection = await asyncpg.connect(PG_BASE)
+    try:
+        return list(await connection.fetch(sql))
+    finally:
+        await connection.close()
 
 
 def attio(fake: FakeAttioProcess) -> httpx.Client:
@@ -128,12 +155,20 @@ def created(object_id: str, record_id: str, step: str | None = None) -> dict[str
     return record_event(kind, object_id, record_id, attribute_id=step)
 
 
-def inbox(db_path: Path) -> list[tuple[Any, ...]]:
-    connection = sqlite3.connect(db_path)
+def inbox(setup: Setup) -> list[tuple[Any, ...]]:
+    """The runner's inbox rows (id, key, status, attempts, reason), oldest first."""
+    query = "SELECT id, key, status, attempts, reason FROM {}inbox ORDER BY id"
+    if setup.pg_schema:
+        try:
+            rows = asyncio.run(_pg(query.format(f'"{setup.pg_schema}".')))
+        except Exception:  # not created yet
+            return []
+        return [tuple(row) for row in rows]
+    if not setup.db_path.exists():
+        return []
+    connection = sqlite3.connect(setup.db_path)
     try:
-        return connection.execute(
-            "SELECT id, key, status, attempts, reason FROM inbox ORDER BY id"
-        ).fetchall()
+        return connection.execute(query.format("")).fetchall()
     finally:
         connection.close()
 

@@ -111,8 +111,8 @@ def test_kill_9_mid_burst_loses_nothing_and_repeats_nothing(
         # Send the rest, as Attio would retry what was never acknowledged.
         stop.clear()
         burst(runner.url, people, records, acknowledged, stop)
-        done = wait_until(lambda: all(row[2] == "done" for row in inbox(setup.db_path)), 60)
-        assert done, [row for row in inbox(setup.db_path) if row[2] != "done"][:5]
+        done = wait_until(lambda: all(row[2] == "done" for row in inbox(setup)), 60)
+        assert done, [row for row in inbox(setup) if row[2] != "done"][:5]
     assert len(set(acknowledged)) == 3 * len(records)
     check_exactly_once_in_order(fake, acknowledged)
     assert len(note_posts(fake)) == 3 * len(records)
@@ -144,11 +144,11 @@ def test_sigterm_drains_and_gives_back_the_rest(
         # After SIGTERM the port is closed: nothing more is accepted.
         with pytest.raises(httpx.TransportError):
             send(runner.url, [created(people, records[0])], key="late")
-    rows = inbox(setup.db_path)
+    rows = inbox(setup)
     assert {row[2] for row in rows} <= {"done", "pending"}  # nothing left leased
     httpx.delete(f"{fake.control_url}/faults")
     with runner_process(**common):
-        assert wait_until(lambda: all(row[2] == "done" for row in inbox(setup.db_path)), 60)
+        assert wait_until(lambda: all(row[2] == "done" for row in inbox(setup)), 60)
     check_exactly_once_in_order(fake, [(r, "") for r in records])
     assert len(note_posts(fake)) == len(records)
 
@@ -172,9 +172,9 @@ def test_a_30_second_outage_ends_with_everything_done(fake: FakeAttioProcess, se
         outage_started = time.monotonic()
         for record_id in records[1:]:
             assert send(runner.url, [created(people, record_id)], key=record_id).is_success
-        assert wait_until(lambda: all(row[2] == "done" for row in inbox(setup.db_path)), 90)
+        assert wait_until(lambda: all(row[2] == "done" for row in inbox(setup)), 90)
         assert time.monotonic() - outage_started >= 29
-        rows = inbox(setup.db_path)
+        rows = inbox(setup)
         assert [row for row in rows if row[2] == "dead"] == []
         metrics = httpx.get(f"{runner.url}/metrics").text
         assert 'attio_automate_attio_requests_total{status="503"}' in metrics

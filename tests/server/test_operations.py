@@ -98,7 +98,7 @@ def test_dead_letter_fix_reload_retry(fake: FakeAttioProcess, setup: Setup, tmp_
     ) as runner:
         assert send(runner.url, [created(people, first)], key="one").is_success
         assert send(runner.url, [created(people, second)], key="two").is_success
-        assert wait_until(lambda: [r[2] for r in inbox(setup.db_path)] == ["dead", "dead"])
+        assert wait_until(lambda: [r[2] for r in inbox(setup)] == ["dead", "dead"])
 
         code, out = cli("dead-letter", "list", env=env)
         assert code == 0
@@ -127,7 +127,7 @@ def test_dead_letter_fix_reload_retry(fake: FakeAttioProcess, setup: Setup, tmp_
             headers={"Authorization": f"Bearer {ADMIN}"},
         )
         assert answer.json() == {"queued": 1, "busy": 0, "ids": [2]}
-        assert wait_until(lambda: [r[2] for r in inbox(setup.db_path)] == ["done", "done"])
+        assert wait_until(lambda: [r[2] for r in inbox(setup)] == ["done", "done"])
     # Each action reached Attio once per person: the notes were not made again.
     assert writes(fake, "POST", "/v2/notes") == 2
     assert writes(fake, "PUT", "/v2/lists/sales/entries") == 2
@@ -146,7 +146,7 @@ def test_admin_endpoints_need_the_token(fake: FakeAttioProcess, setup: Setup) ->
         extra_env={"ATTIO_AUTOMATE_ADMIN_TOKEN": ADMIN},
     ) as runner:
         assert send(runner.url, [created(people, record_id)], key="a").is_success
-        assert wait_until(lambda: [r[2] for r in inbox(setup.db_path)] == ["done"])
+        assert wait_until(lambda: [r[2] for r in inbox(setup)] == ["done"])
         url = f"{runner.url}/admin"
         auth = {"Authorization": f"Bearer {ADMIN}"}
         assert httpx.get(f"{url}/events").status_code == 401
@@ -185,7 +185,7 @@ def test_admin_endpoints_need_the_token(fake: FakeAttioProcess, setup: Setup) ->
         notes = sum(1 for r in fake.requests() if r["path"] == "/v2/notes")
         replayed = httpx.post(f"{url}/events/replay", json={"ids": [1]}, headers=auth).json()
         assert replayed["queued"] == 1
-        assert wait_until(lambda: [r[2] for r in inbox(setup.db_path)] == ["done"])
+        assert wait_until(lambda: [r[2] for r in inbox(setup)] == ["done"])
         time.sleep(0.3)
         assert sum(1 for r in fake.requests() if r["path"] == "/v2/notes") == notes  # ledger
         forced = httpx.post(
@@ -261,8 +261,8 @@ def test_webhooks_registered_with_the_fake_reach_the_runner(
                 "objects/companies/records",
                 json={"data": {"values": {"name": [{"value": "Not a person"}]}}},
             )  # filtered out by --object people
-        assert wait_until(lambda: [r[2] for r in inbox(setup.db_path)] == ["done"])
-        rows = inbox(setup.db_path)
+        assert wait_until(lambda: [r[2] for r in inbox(setup)] == ["done"])
+        rows = inbox(setup)
         assert len(rows) == 1
     notes = [r for r in fake.requests() if r["path"] == "/v2/notes" and r["method"] == "POST"]
     assert len(notes) == 1
@@ -300,15 +300,14 @@ def test_sighup_reloads_and_a_broken_file_keeps_the_old_rules(
         assert wait_until(lambda: "rules reloaded" in log.read_text())
         assert send(runner.url, [created(people, person(fake))], key="k2").is_success
         assert wait_until(
-            lambda: (
-                all(r[2] == "done" for r in inbox(setup.db_path)) and len(inbox(setup.db_path)) == 2
-            )
+            lambda: all(r[2] == "done" for r in inbox(setup)) and len(inbox(setup)) == 2
         )
         assert writes(fake, "POST", "/v2/notes") == 1  # the new, empty rules did nothing
 
 
-def test_cli_errors_for_unknown_ids_and_bad_filters(setup: Setup, tmp_path: Path) -> None:
-    env: dict[str, Any] = {"ATTIO_AUTOMATE_DB": setup.db_url}
+def test_cli_errors_for_unknown_ids_and_bad_filters(tmp_path: Path) -> None:
+    db_path = tmp_path / "runner.db"
+    env: dict[str, Any] = {"ATTIO_AUTOMATE_DB": f"sqlite:///{db_path}"}
     code, out = cli("events", "list", env=env)
     assert code == 1
     assert "no store at" in out
@@ -316,7 +315,7 @@ def test_cli_errors_for_unknown_ids_and_bad_filters(setup: Setup, tmp_path: Path
 
     from attio_automate.store.migrations import SQLITE_MIGRATIONS
 
-    connection = sqlite3.connect(setup.db_path)
+    connection = sqlite3.connect(db_path)
     connection.execute("CREATE TABLE schema_version (version INTEGER NOT NULL)")
     for version, statements in SQLITE_MIGRATIONS:
         for statement in statements:

@@ -81,8 +81,8 @@ def test_good_and_bad_deliveries(fake: FakeAttioProcess, setup: Setup) -> None:
         )
         assert unknown.json() == {"accepted": 1, "duplicates": 0}
 
-        wait_for(lambda: all(row[2] == "done" for row in inbox(setup.db_path)))
-        rows = inbox(setup.db_path)
+        wait_for(lambda: all(row[2] == "done" for row in inbox(setup)))
+        rows = inbox(setup)
         assert [row[1] for row in rows] == ["d1:0", "d1:1", "d1:2", "d2:0", "d5:0"]
         assert len(note_posts(fake)) == 4  # three created, one updated; the unknown type: none
         metrics = httpx.get(f"{runner.url}/metrics").text
