@@ -14,11 +14,10 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import Any, cast
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
-import anyio
 import asyncpg
 
 from attio_automate.store.base import (
@@ -29,6 +28,7 @@ from attio_automate.store.base import (
     NewEvent,
     StoredEvent,
 )
+from attio_automate.store.batching import GroupCommit, Pending
 from attio_automate.store.migrations import POSTGRES_MIGRATIONS
 
 log = logging.getLogger("attio_automate.store.postgres")
@@ -40,14 +40,6 @@ _COLUMNS = (
     "id, key, ordering_key, event_type, payload, webhook_id, received_at, status, "
     "attempts, available_at, finished_at, reason, force"
 )
-
-
-@dataclass
-class _Waiter:
-    events: list[NewEvent]
-    done: anyio.Event = field(default_factory=anyio.Event)
-    inserted: list[bool] = field(default_factory=list)
-    error: BaseException | None = None
 
 
 class PostgresStore:
@@ -63,8 +55,7 @@ class PostgresStore:
         self._pool: Any = None
         self._listener: Any = None
         self._subscribers: list[Callable[[str], None]] = []
-        self._pending: list[_Waiter] = []
-        self._flushing = False
+        self._inserts: GroupCommit[list[NewEvent]] = GroupCommit(self._insert_batch)
 
     async def open(self) -> None:
         settings = {"search_path": self.search_path} if self.search_path else None
@@ -107,57 +98,37 @@ class PostgresStore:
     # -- inbox --------------------------------------------------------------------------
 
     async def insert_events(self, events: Sequence[NewEvent]) -> list[bool]:
-        waiter = _Waiter(list(events))
-        self._pending.append(waiter)
-        if not self._flushing:
-            self._flushing = True
-            # Shielded: the deliveries that joined this batch wait on it.
-            with anyio.CancelScope(shield=True):
-                try:
-                    while self._pending:
-                        batch, self._pending = self._pending, []
-                        await self._insert_batch(batch)
-                finally:
-                    self._flushing = False
-        await waiter.done.wait()
-        if waiter.error is not None:
-            raise waiter.error
-        return waiter.inserted
+        inserted: list[bool] = await self._inserts.submit(list(events))
+        return inserted
 
-    async def _insert_batch(self, batch: list[_Waiter]) -> None:
+    async def _insert_batch(self, batch: Sequence[Pending[list[NewEvent]]]) -> None:
         """Concurrent deliveries share one transaction and one commit."""
-        events = [event for waiter in batch for event in waiter.events]
-        try:
-            async with self._pool.acquire() as connection, connection.transaction():
-                rows = await connection.fetch(
-                    "INSERT INTO inbox (key, ordering_key, event_type, payload, webhook_id, "
-                    "received_at, available_at) "
-                    "SELECT k, o, t, p::jsonb, w, r, r FROM unnest($1::text[], $2::text[], "
-                    "$3::text[], $4::text[], $5::text[], $6::float8[]) AS x(k, o, t, p, w, r) "
-                    "ON CONFLICT (key) DO NOTHING RETURNING key",
-                    [e.key for e in events],
-                    [e.ordering_key for e in events],
-                    [e.event_type for e in events],
-                    [json.dumps(e.payload) for e in events],
-                    [e.webhook_id for e in events],
-                    [e.received_at for e in events],
-                )
-                if rows:
-                    # Delivered at commit: every runner looks for work now.
-                    await connection.execute("SELECT pg_notify($1, 'events')", CHANNEL)
-        except Exception as exc:
-            for waiter in batch:
-                waiter.error = exc
-                waiter.done.set()
-            return
+        events = [event for waiter in batch for event in waiter.item]
+        async with self._pool.acquire() as connection, connection.transaction():
+            rows = await connection.fetch(
+                "INSERT INTO inbox (key, ordering_key, event_type, payload, webhook_id, "
+                "received_at, available_at) "
+                "SELECT k, o, t, p::jsonb, w, r, r FROM unnest($1::text[], $2::text[], "
+                "$3::text[], $4::text[], $5::text[], $6::float8[]) AS x(k, o, t, p, w, r) "
+                "ON CONFLICT (key) DO NOTHING RETURNING key",
+                [e.key for e in events],
+                [e.ordering_key for e in events],
+                [e.event_type for e in events],
+                [json.dumps(e.payload) for e in events],
+                [e.webhook_id for e in events],
+                [e.received_at for e in events],
+            )
+            if rows:
+                # Delivered at commit: every runner looks for work now.
+                await connection.execute("SELECT pg_notify($1, 'events')", CHANNEL)
         new = {row["key"] for row in rows}
         for waiter in batch:
             # A key twice in one batch: the first is new, the second a duplicate.
-            waiter.inserted = []
-            for event in waiter.events:
-                waiter.inserted.append(event.key in new)
+            flags = []
+            for event in waiter.item:
+                flags.append(event.key in new)
                 new.discard(event.key)
-            waiter.done.set()
+            waiter.result = flags
 
     async def claim(self, owner: str, *, limit: int, lease: float, now: float) -> list[StoredEvent]:
         rows = await self._pool.fetch(

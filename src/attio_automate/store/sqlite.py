@@ -12,7 +12,7 @@ import json
 import sqlite3
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
@@ -27,6 +27,7 @@ from attio_automate.store.base import (
     NewEvent,
     StoredEvent,
 )
+from attio_automate.store.batching import GroupCommit, Pending
 from attio_automate.store.migrations import SQLITE_MIGRATIONS
 
 T = TypeVar("T")
@@ -37,14 +38,7 @@ _EVENT_COLUMNS = (
 )
 
 
-@dataclass
-class _Write:
-    """One caller's work, to run inside the next shared transaction."""
-
-    fn: Callable[[sqlite3.Connection], Any]
-    done: anyio.Event = field(default_factory=anyio.Event)
-    result: Any = None
-    error: BaseException | None = None
+WriteFn = Callable[[sqlite3.Connection], Any]
 
 
 class SQLiteStore:
@@ -54,9 +48,8 @@ class SQLiteStore:
         self.path = str(path)
         self._connection: sqlite3.Connection | None = None
         self._limiter = anyio.CapacityLimiter(1)
-        self._pending: list[_Write] = []
+        self._batches: GroupCommit[WriteFn] = GroupCommit(self._flush)
         self._subscribers: list[Callable[[str], None]] = []
-        self._flushing = False
 
     # -- plumbing -----------------------------------------------------------------------
 
@@ -101,32 +94,17 @@ class SQLiteStore:
         Each write runs under its own savepoint, so one failing rolls back only
         itself; the commit is durable (synchronous=FULL) before anyone returns.
         """
-        write = _Write(fn)
-        self._pending.append(write)
-        if not self._flushing:
-            self._flushing = True
-            # Shielded: the writes that joined this batch depend on it finishing.
-            with anyio.CancelScope(shield=True):
-                try:
-                    while self._pending:
-                        batch, self._pending = self._pending, []
-                        await self._flush(batch)
-                finally:
-                    self._flushing = False
-        await write.done.wait()
-        if write.error is not None:
-            raise write.error
-        result: T = write.result
+        result: T = await self._batches.submit(fn)
         return result
 
-    async def _flush(self, batch: list[_Write]) -> None:
+    async def _flush(self, batch: Sequence[Pending[WriteFn]]) -> None:
         def run(connection: sqlite3.Connection) -> None:
             connection.execute("BEGIN IMMEDIATE")
             try:
                 for write in batch:
                     connection.execute("SAVEPOINT one")
                     try:
-                        write.result = write.fn(connection)
+                        write.result = write.item(connection)
                     except Exception as exc:
                         connection.execute("ROLLBACK TO one")
                         write.error = exc
@@ -136,13 +114,7 @@ class SQLiteStore:
                 connection.execute("ROLLBACK")
                 raise
 
-        try:
-            await self._run(run)
-        except Exception as exc:
-            for write in batch:
-                write.error = exc
-        for write in batch:
-            write.done.set()
+        await self._run(run)
 
     async def insert_events(self, events: Sequence[NewEvent]) -> list[bool]:
         def insert(connection: sqlite3.Connection) -> list[bool]:
