@@ -34,6 +34,10 @@ class RateLimits:
     reads_per_second: float = ATTIO_READS_PER_SECOND
     writes_per_second: float = ATTIO_WRITES_PER_SECOND
     fraction: float = 0.98
+    #: Beyond pacing, never more than the limit's count of sends within a
+    #: second plus this slack, by when they really went: room for requests
+    #: that take longer than others on their way to Attio.
+    window_slack: float = 0.025
 
     def __post_init__(self) -> None:
         if not 0 < self.fraction <= 1:
@@ -57,11 +61,13 @@ class Budgets:
                 limits.reads_per_second * limits.fraction,
                 clock=clock,
                 window_limit=int(limits.reads_per_second),
+                window=1.0 + limits.window_slack,
             ),
             writes=GcraBudget(
                 limits.writes_per_second * limits.fraction,
                 clock=clock,
                 window_limit=int(limits.writes_per_second),
+                window=1.0 + limits.window_slack,
             ),
         )
 

@@ -60,6 +60,13 @@ class FakeAttioProcess:
         ]
         return log
 
+    def count(self, method: str, path: str, status: int = 200) -> int:
+        """How many such requests the fake answered (cheap to ask under load)."""
+        counts = httpx.get(f"{self.control_url}/counts", params={"path": path}, timeout=30).json()[
+            "counts"
+        ]
+        return int(counts.get(f"{method} {path} {status}", 0))
+
     def clear_requests(self) -> None:
         httpx.delete(f"{self.control_url}/requests", timeout=10)
 

@@ -158,6 +158,7 @@ class FakeAttio:
         ]
         control = [
             Route("/_fake/requests", self._control_requests, methods=["GET", "DELETE"]),
+            Route("/_fake/counts", self._control_counts, methods=["GET"]),
             Route("/_fake/faults", self._control_faults, methods=["POST", "DELETE"]),
             Route("/_fake/limits", self._control_limits, methods=["POST"]),
         ]
@@ -412,6 +413,18 @@ class FakeAttio:
             self.requests.clear()
             return JSONResponse({"cleared": True})
         return JSONResponse({"requests": self.requests})
+
+    async def _control_counts(self, request: Request) -> Response:
+        # Cheap to serve while under load, unlike the whole log: polling the
+        # log would stall this server and skew the arrival times it records.
+        counts: dict[str, int] = {}
+        for entry in self.requests:
+            key = f"{entry['method']} {entry['path']} {entry.get('status')}"
+            counts[key] = counts.get(key, 0) + 1
+        path = request.query_params.get("path")
+        if path:
+            counts = {k: v for k, v in counts.items() if k.split(" ")[1] == path}
+        return JSONResponse({"counts": counts})
 
     async def _control_faults(self, request: Request) -> Response:
         if request.method == "DELETE":
