@@ -60,3 +60,28 @@ def test_bad_deliveries_are_refused(
     with pytest.raises(WebhookRejected) as caught:
         parse_delivery(headers, body, secrets=["s"], received_at=0.0)
     assert (caught.value.status, caught.value.reason) == (status, reason)
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {"events": []},
+        {"webhook_id": "w", "events": [{"event_type": "x", "id": {}}]},
+        {"events": [{"event_type": "x", "id": {}, "actor": None}]},
+        {"events": [{"event_type": "x", "id": {}, "actor": {"type": "system"}, "extra": 1}]},
+        [],
+        {"events": "no"},
+        {"webhook_id": 3, "events": []},
+        {"webhook_id": None, "events": []},
+        {"events": [{"event_type": "", "id": {}}]},
+        {"events": [{"event_type": "x"}]},
+        {"events": [{"event_type": "x", "id": []}]},
+        {"events": [{"event_type": "x", "id": {}, "actor": "me"}]},
+        {"events": [7]},
+        {},
+    ],
+)
+def test_the_fast_check_agrees_with_the_envelope_schema(payload: object) -> None:
+    from attio_automate.receiver import _ENVELOPE, _envelope_ok
+
+    assert _envelope_ok(payload) == _ENVELOPE.is_valid(payload)
