@@ -57,27 +57,6 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else 0.0
 
 
-def seed(base_url: str, count: int) -> list[str]:
-    with httpx.Client(
-        base_url=base_url + "/", headers={"Authorization": f"Bearer {KEY}"}, timeout=30
-    ) as client:
-        return [
-            client.post(
-                "objects/people/records",
-                json={
-                    "data": {
-                        "values": {
-                            "name": [
-                                {"first_name": "P", "last_name": str(n), "full_name": f"P {n}"}
-                            ]
-                        }
-                    }
-                },
-            ).json()["data"]["id"]["record_id"]
-            for n in range(count)
-        ]
-
-
 async def offer(
     url: str, people: str, records: list[str], rate: float, sent: dict[str, float]
 ) -> None:
@@ -138,15 +117,8 @@ def main() -> None:
     burst_size = 400 if short else 2_000
     n50, n90 = int(phase * WRITE_LIMIT * 0.5), int(phase * WRITE_LIMIT * 0.9)
     with tempfile.TemporaryDirectory() as tmp, fake_attio_process(api_key=KEY) as fake:
-        records = seed(fake.base_url, n50 + n90 + burst_size)
-        with httpx.Client(
-            base_url=fake.base_url + "/", headers={"Authorization": f"Bearer {KEY}"}
-        ) as client:
-            people = next(
-                o["id"]["object_id"]
-                for o in client.get("objects").json()["data"]
-                if o["api_slug"] == "people"
-            )
+        records = fake.create_people(n50 + n90 + burst_size, api_key=KEY)
+        people = fake.object_id("people", api_key=KEY)
         httpx.post(
             f"{fake.control_url}/limits",
             json={"reads_per_second": READ_LIMIT, "writes_per_second": WRITE_LIMIT},

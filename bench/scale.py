@@ -54,33 +54,6 @@ attio: {schema_ttl: 3600, rate_limit_fraction: 0.96}
 """
 
 
-def seed(base_url: str, count: int) -> tuple[str, list[str]]:
-    with httpx.Client(
-        base_url=base_url + "/", headers={"Authorization": f"Bearer {KEY}"}, timeout=30
-    ) as client:
-        people = next(
-            o["id"]["object_id"]
-            for o in client.get("objects").json()["data"]
-            if o["api_slug"] == "people"
-        )
-        ids = [
-            client.post(
-                "objects/people/records",
-                json={
-                    "data": {
-                        "values": {
-                            "name": [
-                                {"first_name": "P", "last_name": str(n), "full_name": f"P {n}"}
-                            ]
-                        }
-                    }
-                },
-            ).json()["data"]["id"]["record_id"]
-            for n in range(count)
-        ]
-    return people, ids
-
-
 async def ingest(ports: list[int], bodies: list[bytes], label: str) -> LoadResult:
     share = len(bodies) // len(ports)
     started = time.perf_counter()
@@ -119,7 +92,8 @@ async def drop_schema(schema: str) -> None:
 def one_run(runners: int) -> dict[str, float | int]:
     schema = f"scale_{uuid.uuid4().hex[:10]}"
     with tempfile.TemporaryDirectory() as tmp, fake_attio_process(api_key=KEY) as fake:
-        people, records = seed(fake.base_url, EVENTS)
+        people = fake.object_id("people", api_key=KEY)
+        records = fake.create_people(EVENTS, api_key=KEY)
         httpx.post(
             f"{fake.control_url}/limits",
             json={"reads_per_second": READ_LIMIT, "writes_per_second": WRITE_LIMIT},

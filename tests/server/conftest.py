@@ -105,28 +105,11 @@ def attio(fake: FakeAttioProcess) -> httpx.Client:
 
 
 def people_object_id(fake: FakeAttioProcess) -> str:
-    with attio(fake) as client:
-        objects = client.get("objects").json()["data"]
-    return str(next(o["id"]["object_id"] for o in objects if o["api_slug"] == "people"))
+    return fake.object_id("people", api_key=KEY)
 
 
 def make_people(fake: FakeAttioProcess, count: int) -> list[str]:
-    with attio(fake) as client:
-        return [
-            client.post(
-                "objects/people/records",
-                json={
-                    "data": {
-                        "values": {
-                            "name": [
-                                {"first_name": "P", "last_name": str(n), "full_name": f"P {n}"}
-                            ]
-                        }
-                    }
-                },
-            ).json()["data"]["id"]["record_id"]
-            for n in range(count)
-        ]
+    return fake.create_people(count, api_key=KEY)
 
 
 def send(

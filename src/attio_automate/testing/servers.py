@@ -67,6 +67,32 @@ class FakeAttioProcess:
         ]
         return int(counts.get(f"{method} {path} {status}", 0))
 
+    def create_people(self, count: int, *, api_key: str | None = None) -> list[str]:
+        """Create ``count`` people through the API; their record ids."""
+        headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+        with httpx.Client(base_url=self.base_url + "/", headers=headers, timeout=30) as client:
+            return [
+                client.post(
+                    "objects/people/records",
+                    json={
+                        "data": {
+                            "values": {
+                                "name": [
+                                    {"first_name": "P", "last_name": str(n), "full_name": f"P {n}"}
+                                ]
+                            }
+                        }
+                    },
+                ).json()["data"]["id"]["record_id"]
+                for n in range(count)
+            ]
+
+    def object_id(self, slug: str, *, api_key: str | None = None) -> str:
+        """The id of the object with ``slug``."""
+        headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+        objects = httpx.get(f"{self.base_url}/objects", headers=headers, timeout=30).json()
+        return str(next(o["id"]["object_id"] for o in objects["data"] if o["api_slug"] == slug))
+
     def clear_requests(self) -> None:
         httpx.delete(f"{self.control_url}/requests", timeout=10)
 
