@@ -24,16 +24,16 @@ def plugins(plugin_paths: tuple[Path, ...], no_installed_plugins: bool, as_json:
         by_plugin.setdefault(action.plugin, []).append(
             {"name": action.name, "description": action.description}
         )
-    listing = [
-        {"name": name, "hooks": ", ".join(hooks) or "none", "actions": by_plugin.get(name, [])}
-        for name, hooks in loaded.bus.plugins()
-    ]
+    plugins_found = loaded.bus.plugins()
     if as_json:
+        listing = [
+            {"name": name, "hooks": ", ".join(hooks) or "none", "actions": by_plugin.get(name, [])}
+            for name, hooks in plugins_found
+        ]
         click.echo(json.dumps(listing, indent=2))
         return
-    for plugin in listing:
-        click.echo(f"{plugin['name']}")
-        click.echo(f"  hooks: {plugin['hooks']}")
-        actions: list[dict[str, str]] = plugin["actions"]  # type: ignore[assignment]
-        for action in actions:
+    for name, hooks in plugins_found:
+        click.echo(name)
+        click.echo(f"  hooks: {', '.join(hooks) or 'none'}")
+        for action in by_plugin.get(name, []):
             click.echo(f"  action {action['name']}: {action['description']}")

@@ -172,8 +172,10 @@ def _on_message(message: str, schema: SchemaCache, dispatcher: Dispatcher) -> No
     kind, _, rest = message.partition(":")
     if kind == "schema":
         target, _, identifier = rest.partition(":")
-        if target in ("objects", "lists"):
-            schema.invalidate(target, identifier or None)  # type: ignore[arg-type]
+        if target == "objects":
+            schema.invalidate("objects", identifier or None)
+        elif target == "lists":
+            schema.invalidate("lists", identifier or None)
 
 
 async def _sweep(runner: Runner) -> None:
