@@ -26,6 +26,12 @@ from attio_automate.settings import Settings
 from attio_automate.store.base import EventFilter
 
 _STATUS = click.Choice(operations.STATUSES)
+rules_option = click.option(
+    "--rules",
+    "rules_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Rules to run them with (default: the configuration's).",
+)
 
 
 def filter_options(fn: Any) -> Any:
@@ -193,12 +199,7 @@ def _rerun(settings: Settings, ids: list[int], where: EventFilter | None, force:
 @click.argument("event_ids", nargs=-1, type=int)
 @filter_options
 @click.option("--force", is_flag=True, help="Run actions again even if already done.")
-@click.option(
-    "--rules",
-    "rules_path",
-    type=click.Path(path_type=Path, dir_okay=False),
-    help="Rules to run them with (default: the configuration's).",
-)
+@rules_option
 @config_option
 @db_option
 def replay(
@@ -244,12 +245,7 @@ def dead_list(limit: int, as_json: bool, config_path: Path | None, db_url: str |
 @dead_letter.command("retry")
 @click.argument("event_ids", nargs=-1, type=int)
 @click.option("--all", "retry_all", is_flag=True, help="Retry every dead letter.")
-@click.option(
-    "--rules",
-    "rules_path",
-    type=click.Path(path_type=Path, dir_okay=False),
-    help="Rules to run them with (default: the configuration's).",
-)
+@rules_option
 @config_option
 @db_option
 def dead_retry(

@@ -188,3 +188,47 @@ class Store(Protocol):
         """Delete finished events (and their traces and ledger rows) older than
         ``finished_before``; dead letters are kept.  Returns rows deleted."""
         ...
+
+
+class EndsAttempts:
+    """``finish`` and ``retry_later`` for stores that implement ``_end`` (both
+    are one update of the event plus an attempt row and the trace)."""
+
+    async def _end(
+        self,
+        event_id: int,
+        owner: str,
+        status: EventStatus,
+        available_at: float | None,
+        trace: JSON | None,
+        reason: str | None,
+        now: float,
+        count_attempt: bool,
+    ) -> None:
+        raise NotImplementedError
+
+    async def finish(
+        self,
+        event_id: int,
+        owner: str,
+        *,
+        status: EventStatus,
+        trace: JSON | None,
+        reason: str | None,
+        now: float,
+        count_attempt: bool = True,
+    ) -> None:
+        await self._end(event_id, owner, status, None, trace, reason, now, count_attempt)
+
+    async def retry_later(
+        self,
+        event_id: int,
+        owner: str,
+        *,
+        available_at: float,
+        trace: JSON | None,
+        reason: str | None,
+        now: float,
+        count_attempt: bool,
+    ) -> None:
+        await self._end(event_id, owner, "pending", available_at, trace, reason, now, count_attempt)

@@ -22,6 +22,7 @@ import asyncpg
 
 from attio_automate.store.base import (
     JSON,
+    EndsAttempts,
     EventFilter,
     EventStatus,
     LedgerEntry,
@@ -42,7 +43,7 @@ _COLUMNS = (
 )
 
 
-class PostgresStore:
+class PostgresStore(EndsAttempts):
     """The store in PostgreSQL (``postgresql://user@host:5432/db[?search_path=schema]``)."""
 
     def __init__(self, url: str, *, min_size: int = 2, max_size: int = 10) -> None:
@@ -159,32 +160,6 @@ class PostgresStore:
             list(ids),
             owner,
         )
-
-    async def finish(
-        self,
-        event_id: int,
-        owner: str,
-        *,
-        status: EventStatus,
-        trace: JSON | None,
-        reason: str | None,
-        now: float,
-        count_attempt: bool = True,
-    ) -> None:
-        await self._end(event_id, owner, status, None, trace, reason, now, count_attempt)
-
-    async def retry_later(
-        self,
-        event_id: int,
-        owner: str,
-        *,
-        available_at: float,
-        trace: JSON | None,
-        reason: str | None,
-        now: float,
-        count_attempt: bool,
-    ) -> None:
-        await self._end(event_id, owner, "pending", available_at, trace, reason, now, count_attempt)
 
     async def _end(
         self,

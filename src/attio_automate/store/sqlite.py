@@ -21,6 +21,7 @@ import anyio.to_thread
 
 from attio_automate.store.base import (
     JSON,
+    EndsAttempts,
     EventFilter,
     EventStatus,
     LedgerEntry,
@@ -41,7 +42,7 @@ _EVENT_COLUMNS = (
 WriteFn = Callable[[sqlite3.Connection], Any]
 
 
-class SQLiteStore:
+class SQLiteStore(EndsAttempts):
     """The store in one SQLite file (``path``; ``:memory:`` for tests)."""
 
     def __init__(self, path: str | Path) -> None:
@@ -173,55 +174,10 @@ class SQLiteStore:
 
         await self._write(renew)
 
-    async def finish(
-        self,
-        event_id: int,
-        owner: str,
-        *,
-        status: EventStatus,
-        trace: JSON | None,
-        reason: str | None,
-        now: float,
-        count_attempt: bool = True,
-    ) -> None:
-        await self._end(
-            event_id,
-            owner,
-            status=status,
-            available_at=None,
-            trace=trace,
-            reason=reason,
-            now=now,
-            count_attempt=count_attempt,
-        )
-
-    async def retry_later(
-        self,
-        event_id: int,
-        owner: str,
-        *,
-        available_at: float,
-        trace: JSON | None,
-        reason: str | None,
-        now: float,
-        count_attempt: bool,
-    ) -> None:
-        await self._end(
-            event_id,
-            owner,
-            status="pending",
-            available_at=available_at,
-            trace=trace,
-            reason=reason,
-            now=now,
-            count_attempt=count_attempt,
-        )
-
     async def _end(
         self,
         event_id: int,
         owner: str,
-        *,
         status: EventStatus,
         available_at: float | None,
         trace: JSON | None,
