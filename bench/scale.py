@@ -17,6 +17,7 @@ database ``test``).  Last line: ``{"runs": [{"runners", "ingest_events_per_s",
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import json
 import tempfile
@@ -29,6 +30,7 @@ import asyncpg
 import httpx
 from _loadgen import LoadResult, post, run_load
 
+from attio_automate.attio.ratelimit import is_read_request
 from attio_automate.receiver import sign
 from attio_automate.testing.servers import fake_attio_process, runner_process
 
@@ -158,15 +160,25 @@ def one_run(runners: int) -> dict[str, float | int]:
             while fake.count("POST", "/v2/notes") < result.ok and time.monotonic() < deadline:
                 time.sleep(1.0)
             log = fake.requests()
+            given_up = sum(slots_given_up(p.url) for p in processes)
     asyncio.run(drop_schema(schema))
     times = sorted(float(r["time"]) for r in log if r["path"] == "/v2/notes" and r["status"] == 200)
     span = times[-1] - times[0] if len(times) > 1 else 0.0
     utilization = (len(times) - 1) / span / WRITE_LIMIT if span else 0.0
     refused = sum(1 for r in log if r["status"] == 429)
+    writes = sorted(
+        float(r["time"]) for r in log if not is_read_request(str(r["method"]), str(r["path"]))
+    )
+    peak = peak_per_second(writes)
+    # The limit is broken only if WRITE_LIMIT + 1 writes fit in under a second.
+    tightest = min((b - a for a, b in zip(writes, writes[WRITE_LIMIT:], strict=False)), default=0.0)
     print(
         f"{runners} runner(s): ingest {pings.per_second:.0f} events/s "
         f"({pings.ok} ok, {pings.failed} failed); {len(times)} notes in {span:.1f}s = "
-        f"{utilization:.3f} of {WRITE_LIMIT} writes/s; 429s: {refused}",
+        f"{utilization:.3f} of {WRITE_LIMIT} writes/s; at most {peak} writes in any second, "
+        f"{WRITE_LIMIT + 1} writes in no less than {tightest * 1000:.0f} ms; "
+        f"{given_up} shared slot(s) given up; "
+        f"429s: {refused}",
         flush=True,
     )
     return {
@@ -174,11 +186,37 @@ def one_run(runners: int) -> dict[str, float | int]:
         "ingest_events_per_s": round(pings.per_second, 1),
         "write_utilization": round(utilization, 4),
         "http_429": refused,
+        "peak_writes_in_a_second": peak,
+        "slots_given_up": given_up,
     }
 
 
+def slots_given_up(runner_url: str) -> int:
+    """Shared slots a runner gave up (it woke too late), from its metrics."""
+    text = httpx.get(f"{runner_url}/metrics").text
+    return sum(
+        int(float(line.rsplit(" ", 1)[1]))
+        for line in text.splitlines()
+        if line.startswith("attio_automate_rate_slots_given_up_total")
+    )
+
+
+def peak_per_second(times: list[float]) -> int:
+    """The most of ``times`` (sorted) that fall within any one second."""
+    peak, first = 0, 0
+    for last, at in enumerate(times):
+        while at - times[first] >= 1.0:
+            first += 1
+        peak = max(peak, last - first + 1)
+    return peak
+
+
 def main() -> None:
-    runs = [one_run(n) for n in (1, 2, 3)]
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--runners", type=int, nargs="+", default=[1, 2, 3], help="runner counts to measure"
+    )
+    runs = [one_run(n) for n in parser.parse_args().runners]
     print(json.dumps({"runs": runs}))
 
 

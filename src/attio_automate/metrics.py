@@ -51,6 +51,12 @@ class Metrics:
         self.rate_limited = Counter(
             "attio_automate_attio_rate_limited", "429 answers from Attio", registry=r
         )
+        self.slots_given_up = Counter(
+            "attio_automate_rate_slots_given_up",
+            "Shared send slots given up because this runner woke too late for them",
+            ["kind"],
+            registry=r,
+        )
         self.dead_letters = Counter(
             "attio_automate_dead_letters", "Events sent to the dead letter", registry=r
         )

@@ -210,15 +210,29 @@ async def test_shared_slots_space_every_taker(make_store: Callable[[], Store]) -
     first, second = make_store(), make_store()
     await first.open()
     await second.open()
-    waits = [
+    slots = [
         await store.reserve_slot("writes", interval=0.1) for store in (first, second, first, second)
     ]
     # One budget, two runners: each slot 0.1 s after the one before, whoever took it.
-    assert waits[0] == pytest.approx(0.0, abs=0.02)
-    for earlier, later in itertools.pairwise(waits):
-        assert later - earlier == pytest.approx(0.1, abs=0.03)
+    assert slots[0].at == pytest.approx(slots[0].now, abs=0.02)
+    for earlier, later in itertools.pairwise(slots):
+        assert later.at - earlier.at == pytest.approx(0.1, abs=1e-6)
+        assert later.now >= earlier.now
     await second.block_slots("writes", seconds=2.0)
-    assert await first.reserve_slot("writes", interval=0.1) >= 1.9
+    blocked = await first.reserve_slot("writes", interval=0.1)
+    assert blocked.at - blocked.now >= 1.9
+
+
+async def test_shared_slots_start_no_sooner_than_the_lead(
+    make_store: Callable[[], Store],
+) -> None:
+    store = make_store()
+    await store.open()
+    slot = await store.reserve_slot("reads", interval=0.01, lead=0.3)
+    assert slot.at - slot.now == pytest.approx(0.3, abs=0.02)
+    # Busy already: the next free slot is what counts, not the lead.
+    after = await store.reserve_slot("reads", interval=0.01, lead=0.0)
+    assert after.at == pytest.approx(slot.at + 0.01, abs=1e-6)
 
 
 async def test_published_messages_reach_subscribers(make_store: Callable[[], Store]) -> None:

@@ -38,12 +38,17 @@ class RateLimits:
     #: second plus this slack, by when they really went: room for requests
     #: that take longer than others on their way to Attio.
     window_slack: float = 0.025
+    #: With a budget shared by several runners: how late after its slot a
+    #: runner may still send; later than that, it gives the slot up.
+    slot_tolerance: float = 0.010
 
     def __post_init__(self) -> None:
         if not 0 < self.fraction <= 1:
             raise ValueError(f"fraction must be in (0, 1], got {self.fraction}")
         if self.reads_per_second <= 0 or self.writes_per_second <= 0:
             raise ValueError("limits must be positive")
+        if self.window_slack < 0 or self.slot_tolerance < 0:
+            raise ValueError("window_slack and slot_tolerance must not be negative")
 
 
 @dataclass(frozen=True)

@@ -83,7 +83,12 @@ async def assembled(
         if shared is None:
             shared = not settings.store_url.startswith("sqlite")
         budgets = (
-            shared_budgets(store, client_settings.rate_limits, clock=SystemClock())
+            shared_budgets(
+                store,
+                client_settings.rate_limits,
+                clock=SystemClock(),
+                on_give_up=lambda kind: metrics.slots_given_up.labels(kind=kind).inc(),
+            )
             if shared
             else None
         )

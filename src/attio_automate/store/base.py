@@ -49,6 +49,16 @@ class StoredEvent:
 
 
 @dataclass(frozen=True)
+class Slot:
+    """A send slot taken from a shared budget, in the store's clock (epoch seconds)."""
+
+    #: When the slot starts.
+    at: float
+    #: The store's clock when it handed the slot out.
+    now: float
+
+
+@dataclass(frozen=True)
 class EventFilter:
     """Which events to list: every field narrows; None leaves it open."""
 
@@ -164,9 +174,10 @@ class Store(Protocol):
         live lease.  Returns how many."""
         ...
 
-    async def reserve_slot(self, budget: str, *, interval: float) -> float:
-        """Take the next free send slot of ``budget`` (one ``interval`` after the
-        last one handed out, to any runner); return how long to wait for it.
+    async def reserve_slot(self, budget: str, *, interval: float, lead: float = 0.0) -> Slot:
+        """Take the next free send slot of ``budget``: one ``interval`` after the
+        last one handed out (to any runner), and no sooner than ``lead`` seconds
+        from now, so the answer reaches the runner before its slot starts.
         Times are the store's clock, so hosts need not agree on theirs."""
         ...
 

@@ -27,6 +27,7 @@ from attio_automate.store.base import (
     EventStatus,
     LedgerEntry,
     NewEvent,
+    Slot,
     StoredEvent,
 )
 from attio_automate.store.batching import GroupCommit, Pending
@@ -37,6 +38,7 @@ log = logging.getLogger("attio_automate.store.postgres")
 CHANNEL = "attio_automate"
 # The database's clock (the statement's start: stable, so the planner can use indexes).
 _NOW = "EXTRACT(EPOCH FROM statement_timestamp())"
+_CLOCK = "EXTRACT(EPOCH FROM clock_timestamp())"
 _COLUMNS = (
     "id, key, ordering_key, event_type, payload, webhook_id, received_at, status, "
     "attempts, available_at, finished_at, reason, force"
@@ -321,25 +323,28 @@ class PostgresStore(EndsAttempts):
 
     # -- the shared rate-limit budget -----------------------------------------------------
 
-    async def reserve_slot(self, budget: str, *, interval: float) -> float:
+    async def reserve_slot(self, budget: str, *, interval: float, lead: float = 0.0) -> Slot:
+        # clock_timestamp(), not the statement's start: a runner that waited
+        # for another's row lock must not be handed a slot that already passed.
         row = await self._pool.fetchrow(
             f"""INSERT INTO rate_slots AS s (budget, next_slot, blocked_until)
-                VALUES ($1, {_NOW} + $2, 0)
+                VALUES ($1, {_CLOCK} + $3 + $2, 0)
                 ON CONFLICT (budget) DO UPDATE SET next_slot =
-                    GREATEST(s.next_slot, {_NOW}, s.blocked_until) + $2
-                RETURNING s.next_slot - $2 - {_NOW} AS wait""",
+                    GREATEST(s.next_slot, {_CLOCK} + $3, s.blocked_until) + $2
+                RETURNING s.next_slot - $2 AS at, {_CLOCK} AS now""",
             budget,
             interval,
+            lead,
         )
-        return max(float(row["wait"]), 0.0)
+        return Slot(at=float(row["at"]), now=float(row["now"]))
 
     async def block_slots(self, budget: str, *, seconds: float) -> None:
         await self._pool.execute(
             f"""INSERT INTO rate_slots AS s (budget, next_slot, blocked_until)
-                VALUES ($1, {_NOW} + $2, {_NOW} + $2)
+                VALUES ($1, {_CLOCK} + $2, {_CLOCK} + $2)
                 ON CONFLICT (budget) DO UPDATE SET
-                    blocked_until = GREATEST(s.blocked_until, {_NOW} + $2),
-                    next_slot = GREATEST(s.next_slot, {_NOW} + $2)""",
+                    blocked_until = GREATEST(s.blocked_until, {_CLOCK} + $2),
+                    next_slot = GREATEST(s.next_slot, {_CLOCK} + $2)""",
             budget,
             seconds,
         )

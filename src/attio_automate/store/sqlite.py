@@ -26,6 +26,7 @@ from attio_automate.store.base import (
     EventStatus,
     LedgerEntry,
     NewEvent,
+    Slot,
     StoredEvent,
 )
 from attio_automate.store.batching import GroupCommit, Pending
@@ -340,8 +341,8 @@ class SQLiteStore(EndsAttempts):
 
         return await self._write(requeue)
 
-    async def reserve_slot(self, budget: str, *, interval: float) -> float:
-        def reserve(connection: sqlite3.Connection) -> float:
+    async def reserve_slot(self, budget: str, *, interval: float, lead: float = 0.0) -> Slot:
+        def reserve(connection: sqlite3.Connection) -> Slot:
             now = time.time()
             connection.execute(
                 "INSERT INTO rate_slots (budget, next_slot, blocked_until) VALUES (?, ?, 0) "
@@ -351,9 +352,9 @@ class SQLiteStore(EndsAttempts):
             row = connection.execute(
                 "UPDATE rate_slots SET next_slot = MAX(next_slot, ?, blocked_until) + ? "
                 "WHERE budget = ? RETURNING next_slot",
-                (now, interval, budget),
+                (now + lead, interval, budget),
             ).fetchone()
-            return float(row[0]) - interval - now
+            return Slot(at=float(row[0]) - interval, now=now)
 
         return await self._write(reserve)
 

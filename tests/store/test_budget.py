@@ -1,0 +1,96 @@
+"""The budget shared through the store: slots placed on each runner's clock,
+late slots given up."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+
+import anyio
+import pytest
+
+from attio_automate.clock import SystemClock
+from attio_automate.store import Store
+from attio_automate.store.budget import StoreBudget, StoreClock
+
+pytestmark = pytest.mark.anyio
+
+
+def test_store_clock_trusts_the_shortest_round_trip() -> None:
+    clock = StoreClock()
+    assert clock.lead == 0.0
+    # The store is 100 s ahead; a slow answer says little about where.
+    clock.observe(1100.05, asked=1000.0, answered=1000.3)
+    clock.observe(1100.5, asked=1000.499, answered=1000.501)
+    assert clock.to_local(1200.0) == pytest.approx(1100.0, abs=0.001)
+    # Ask as far ahead as the slowest recent answer took, within reason.
+    assert clock.lead == pytest.approx(0.3)
+    clock.observe(1102.0, asked=1000.0, answered=1003.0)
+    assert clock.lead == 0.5
+
+
+class OversleepingClock(SystemClock):
+    """The system clock, except that chosen sleeps wake late (a busy process)."""
+
+    def __init__(self, late: dict[int, float]) -> None:
+        self.late = late
+        self.sleeps = 0
+
+    async def sleep(self, seconds: float) -> None:
+        self.sleeps += 1
+        await super().sleep(seconds + self.late.get(self.sleeps, 0.0))
+
+
+async def test_runners_sharing_a_budget_send_an_interval_apart(
+    make_store: Callable[[], Store],
+) -> None:
+    clock = SystemClock()
+    budgets = []
+    for _ in range(3):
+        store = make_store()
+        await store.open()
+        # Never send late here: the spacing is what is checked.
+        budgets.append(StoreBudget(store, "w:writes", 20.0, clock=clock, max_give_ups=1000))
+    sent: list[float] = []
+
+    async def runner(budget: StoreBudget) -> None:
+        for _ in range(8):
+            await budget.acquire()
+            sent.append(clock.monotonic())
+
+    async with anyio.create_task_group() as group:
+        for budget in budgets:
+            group.start_soon(runner, budget)
+    sent.sort()
+    gaps = [later - earlier for earlier, later in itertools.pairwise(sent)]
+    # 0.05 s apart, less at most the tolerance (0.01) and the clock estimate's error.
+    assert min(gaps) > 0.05 - 0.01 - 0.005
+
+
+async def test_a_runner_that_wakes_late_gives_its_slot_up(
+    make_store: Callable[[], Store],
+) -> None:
+    store = make_store()
+    await store.open()
+    clock = OversleepingClock(late={1: 0.2})
+    budget = StoreBudget(store, "w:writes", 20.0, clock=clock)
+    await budget.acquire()
+    assert budget.given_up == 1
+    assert clock.sleeps == 2
+    # The slot given up stays used: the next one goes to whoever asks next.
+    other = make_store()
+    await other.open()
+    slot = await other.reserve_slot("w:writes", interval=0.05)
+    assert slot.at >= slot.now
+
+
+async def test_a_runner_too_busy_to_be_on_time_still_sends(
+    make_store: Callable[[], Store],
+) -> None:
+    store = make_store()
+    await store.open()
+    clock = OversleepingClock(late={n: 0.1 for n in range(1, 10)})
+    budget = StoreBudget(store, "w:writes", 50.0, clock=clock, max_give_ups=2)
+    await budget.acquire()
+    assert budget.given_up == 2
+    assert clock.sleeps == 3
