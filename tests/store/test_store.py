@@ -11,7 +11,7 @@ import anyio
 import pytest
 
 from attio_automate.store import open_store_url
-from attio_automate.store.base import EventFilter, NewEvent, Store
+from attio_automate.store.base import EventFilter, EventStatus, NewEvent, Store
 
 pytestmark = pytest.mark.anyio
 
@@ -191,6 +191,42 @@ async def test_listing_taking_and_requeueing(store: Store) -> None:
     assert (await store.get_event(claimed[0].id)).status == "pending"  # type: ignore[union-attr]
 
 
+async def test_endings_at_the_same_moment_all_count_in_order(store: Store) -> None:
+    await store.insert_events([new(f"f:{n}", f"r{n}") for n in range(4)])
+    claimed = await store.claim("o", limit=4, lease=30, now=time.time())
+    first, second = claimed[0].id, claimed[1].id
+    now = time.time()
+
+    async def ending(event_id: int, status: EventStatus, n: int) -> None:
+        trace = {"n": n}
+        if status == "pending":
+            await store.retry_later(
+                event_id,
+                "o",
+                available_at=now,
+                trace=trace,
+                reason="later",
+                now=now + n,
+                count_attempt=True,
+            )
+        else:
+            await store.finish(event_id, "o", status=status, trace=trace, reason=None, now=now + n)
+
+    # Written together (one batch where the store batches), one event twice.
+    async with anyio.create_task_group() as group:
+        group.start_soon(ending, claimed[2].id, "done", 0)
+        group.start_soon(ending, first, "pending", 1)
+        group.start_soon(ending, first, "done", 2)
+        group.start_soon(ending, second, "skipped", 3)
+    event = await store.get_event(first)
+    assert event is not None
+    assert (event.status, event.attempts, event.finished_at) == ("done", 2, now + 2)
+    assert [a["status"] for a in await store.attempts(first)] == ["pending", "done"]
+    assert await store.get_trace(first) == {"n": 2}
+    statuses = {e.id: e.status for e in await store.list_events(EventFilter())}
+    assert (statuses[second], statuses[claimed[3].id]) == ("skipped", "processing")
+
+
 async def test_sweep_removes_old_finished_events_and_keeps_dead_letters(store: Store) -> None:
     await store.insert_events([new("e:0", "r1"), new("e:1", "r2"), new("e:2", "r3")])
     claimed = await store.claim("o", limit=10, lease=30, now=time.time())
@@ -260,3 +296,38 @@ def test_store_urls() -> None:
         open_store_url("mysql://x")
     with pytest.raises(ConfigError, match="names no file"):
         open_store_url("sqlite:///")
+
+
+async def test_a_burst_of_inserts_gets_the_inbox_analyzed(
+    store_url: str, make_store: Callable[[], Store]
+) -> None:
+    if not store_url.startswith("postgresql"):
+        pytest.skip("only PostgreSQL plans claims from table statistics")
+    import asyncpg
+
+    from attio_automate.store.postgres import ANALYZE_AFTER
+
+    store = make_store()
+    await store.open()
+    schema = store_url.rsplit("search_path=", 1)[1]
+    connection = await asyncpg.connect(store_url.split("?", 1)[0])
+
+    async def analyzed() -> bool:
+        # What the planner will use: statistics for the inbox's status column.
+        count = await connection.fetchval(
+            "SELECT count(*) FROM pg_stats WHERE schemaname = $1 AND tablename = 'inbox' "
+            "AND attname = 'status'",
+            schema,
+        )
+        return bool(count)
+
+    try:
+        await store.insert_events([new(f"g:{n}", f"r{n}") for n in range(ANALYZE_AFTER // 2)])
+        await store.claim("o", limit=1, lease=30, now=time.time())
+        assert not await analyzed()
+        await store.insert_events([new(f"h:{n}", f"s{n}") for n in range(ANALYZE_AFTER // 2 + 1)])
+        claimed = await store.claim("o", limit=16, lease=30, now=time.time())
+        assert await analyzed()
+        assert [e.key for e in claimed] == [f"g:{n}" for n in range(1, 17)]
+    finally:
+        await connection.close()

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any, cast
@@ -32,10 +33,15 @@ from attio_automate.store.base import (
 )
 from attio_automate.store.batching import GroupCommit, Pending
 from attio_automate.store.migrations import POSTGRES_MIGRATIONS
+from attio_automate.store.pg_writes import Ending, end_attempts, insert_events
 
 log = logging.getLogger("attio_automate.store.postgres")
 
 CHANNEL = "attio_automate"
+#: Inserted events after which claims have the inbox analyzed, at most every
+#: ANALYZE_EVERY seconds.
+ANALYZE_AFTER = 1_000
+ANALYZE_EVERY = 10.0
 # The database's clock (the statement's start: stable, so the planner can use indexes).
 _NOW = "EXTRACT(EPOCH FROM statement_timestamp())"
 _CLOCK = "EXTRACT(EPOCH FROM clock_timestamp())"
@@ -59,9 +65,17 @@ class PostgresStore(EndsAttempts):
         self._listener: Any = None
         self._subscribers: list[Callable[[str], None]] = []
         self._inserts: GroupCommit[list[NewEvent]] = GroupCommit(self._insert_batch)
+        self._endings: GroupCommit[Ending] = GroupCommit(self._end_batch)
+        #: Events this store inserted since it last had the inbox analyzed.
+        self._unanalyzed = 0
+        self._analyzed_at = float("-inf")
 
     async def open(self) -> None:
-        settings = {"search_path": self.search_path} if self.search_path else None
+        settings = {"search_path": self.search_path} if self.search_path else {}
+        # Plan each statement for the table as it is now: a plan cached while
+        # the inbox was nearly empty turned claims quadratic once a burst
+        # filled it (before autoanalyze gets to it).
+        pool_settings = {**settings, "plan_cache_mode": "force_custom_plan"}
         if self.search_path:
             bootstrap = await asyncpg.connect(self.url)
             try:
@@ -72,7 +86,7 @@ class PostgresStore(EndsAttempts):
             self.url,
             min_size=self._min,
             max_size=self._max,
-            server_settings=settings,
+            server_settings=pool_settings,
             init=_init_connection,
         )
         async with self._pool.acquire() as connection:
@@ -108,23 +122,11 @@ class PostgresStore(EndsAttempts):
         """Concurrent deliveries share one transaction and one commit."""
         events = [event for waiter in batch for event in waiter.item]
         async with self._pool.acquire() as connection, connection.transaction():
-            rows = await connection.fetch(
-                "INSERT INTO inbox (key, ordering_key, event_type, payload, webhook_id, "
-                "received_at, available_at) "
-                "SELECT k, o, t, p::jsonb, w, r, r FROM unnest($1::text[], $2::text[], "
-                "$3::text[], $4::text[], $5::text[], $6::float8[]) AS x(k, o, t, p, w, r) "
-                "ON CONFLICT (key) DO NOTHING RETURNING key",
-                [e.key for e in events],
-                [e.ordering_key for e in events],
-                [e.event_type for e in events],
-                [json.dumps(e.payload) for e in events],
-                [e.webhook_id for e in events],
-                [e.received_at for e in events],
-            )
-            if rows:
+            new = await insert_events(connection, events)
+            self._unanalyzed += len(new)
+            if new:
                 # Delivered at commit: every runner looks for work now.
                 await connection.execute("SELECT pg_notify($1, 'events')", CHANNEL)
-        new = {row["key"] for row in rows}
         for waiter in batch:
             # A key twice in one batch: the first is new, the second a duplicate.
             flags = []
@@ -134,6 +136,7 @@ class PostgresStore(EndsAttempts):
             waiter.result = flags
 
     async def claim(self, owner: str, *, limit: int, lease: float, now: float) -> list[StoredEvent]:
+        await self._keep_statistics()
         rows = await self._pool.fetch(
             f"""WITH candidates AS (
                 SELECT i.id FROM inbox AS i
@@ -153,6 +156,24 @@ class PostgresStore(EndsAttempts):
             lease,
         )
         return sorted((_event(row) for row in rows), key=lambda e: e.id)
+
+    async def _keep_statistics(self) -> None:
+        """Have the inbox analyzed after a burst of inserts.
+
+        Claims walk the open events in id order and stop early, but only if
+        the planner knows there are many of them.  Autovacuum analyzes a busy
+        table only about once a minute; until then a burst into a new (or
+        long quiet) inbox is planned as if it were nearly empty, and every
+        claim reads the whole backlog.
+        """
+        if self._unanalyzed < ANALYZE_AFTER:
+            return
+        started = time.monotonic()
+        if started - self._analyzed_at < ANALYZE_EVERY:
+            return
+        self._unanalyzed = 0
+        self._analyzed_at = started
+        await self._pool.execute("ANALYZE inbox")
 
     async def renew(self, owner: str, ids: Sequence[int], *, lease: float, now: float) -> None:
         await self._pool.execute(
@@ -174,37 +195,14 @@ class PostgresStore(EndsAttempts):
         now: float,
         count_attempt: bool,
     ) -> None:
-        finished = None if status == "pending" else now
+        await self._endings.submit(
+            Ending(event_id, owner, status, available_at, trace, reason, now, count_attempt)
+        )
+
+    async def _end_batch(self, batch: Sequence[Pending[Ending]]) -> None:
+        """Attempts that end together share one transaction and one commit."""
         async with self._pool.acquire() as connection, connection.transaction():
-            await connection.execute(
-                "UPDATE inbox SET status = $1, attempts = attempts + $2, "
-                "available_at = COALESCE($3, available_at), lease_owner = NULL, "
-                "lease_until = NULL, finished_at = $4, reason = $5, force = FALSE WHERE id = $6",
-                status,
-                1 if count_attempt else 0,
-                available_at,
-                finished,
-                reason,
-                event_id,
-            )
-            await connection.execute(
-                "INSERT INTO attempts (event_id, owner, finished_at, status, reason) "
-                "VALUES ($1, $2, $3, $4, $5)",
-                event_id,
-                owner,
-                now,
-                status,
-                reason,
-            )
-            if trace is not None:
-                await connection.execute(
-                    "INSERT INTO traces (event_id, trace, updated_at) VALUES ($1, $2, $3) "
-                    "ON CONFLICT (event_id) DO UPDATE SET trace = excluded.trace, "
-                    "updated_at = excluded.updated_at",
-                    event_id,
-                    _jsonable(trace),
-                    now,
-                )
+            await end_attempts(connection, [waiter.item for waiter in batch])
 
     async def release(self, owner: str) -> int:
         result = await self._pool.execute(
