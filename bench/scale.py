@@ -10,9 +10,18 @@ webhooks (one new person each; the rule adds a note) are sent and drained:
 aggregate write utilization (notes per second at the fake over its limit)
 and 429 answers.
 
-Run: ``python bench/scale.py`` (about 2 minutes; PostgreSQL on 127.0.0.1:5432,
-database ``test``).  Last line: ``{"runs": [{"runners", "ingest_events_per_s",
-"write_utilization", "http_429"}, ...]}``.
+Runners are meant to run on hosts of their own.  Here they share one
+machine, so each is held to ``--runner-cpu`` of a core (0.35 by default) by a
+cgroup quota, as a container's CPU limit would hold it: adding a runner adds
+CPU as adding a host would, and the database, the load generator and the fake
+keep what is left.  ``--runner-cpu 0`` lifts the limit (then, on a small
+machine, the machine is what gets measured).  ``cpu_busy`` is the share of
+the machine's CPU time in use during the ingest.
+
+Run: ``python bench/scale.py`` (about 2 minutes; root for the cgroup; PostgreSQL
+on 127.0.0.1:5432, database ``test``).  Last line: ``{"runs": [{"runners",
+"runner_cpu", "ingest_events_per_s", "cpu_busy", "write_utilization",
+"http_429", "peak_writes_in_a_second", "slots_given_up"}, ...]}``.
 """
 
 from __future__ import annotations
@@ -28,6 +37,7 @@ from pathlib import Path
 
 import asyncpg
 import httpx
+from _cpu_limit import cpu_limited
 from _loadgen import LoadResult, post, run_load
 
 from attio_automate.attio.ratelimit import is_read_request
@@ -91,7 +101,14 @@ async def drop_schema(schema: str) -> None:
     await connection.close()
 
 
-def one_run(runners: int) -> dict[str, float | int]:
+def cpu_times() -> tuple[int, int]:
+    """Busy and total CPU time of the machine so far (jiffies, all cores)."""
+    fields = [int(f) for f in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + fields[4]  # idle and iowait
+    return sum(fields) - idle, sum(fields)
+
+
+def one_run(runners: int, runner_cpu: float) -> dict[str, float | int]:
     schema = f"scale_{uuid.uuid4().hex[:10]}"
     with tempfile.TemporaryDirectory() as tmp, fake_attio_process(api_key=KEY) as fake:
         people = fake.object_id("people", api_key=KEY)
@@ -136,6 +153,11 @@ def one_run(runners: int) -> dict[str, float | int]:
                 )
                 for _ in range(runners)
             ]
+            if runner_cpu:
+                for n, runner in enumerate(processes):
+                    stack.enter_context(
+                        cpu_limited(runner.process.pid, runner_cpu, f"attio-automate-scale-{n}")
+                    )
             ports = [int(p.url.rsplit(":", 1)[1]) for p in processes]
             # Each ping its own subject, so they are dispatched side by side.
             pings_bodies = [
@@ -154,7 +176,10 @@ def one_run(runners: int) -> dict[str, float | int]:
                 for n in range(PINGS + 300)
             ]
             asyncio.run(ingest(ports, pings_bodies[:300], "warm"))
+            busy_before, total_before = cpu_times()
             pings = asyncio.run(ingest(ports, pings_bodies[300:], "ping"))
+            busy_after, total_after = cpu_times()
+            cpu_busy = (busy_after - busy_before) / max(total_after - total_before, 1)
             result = asyncio.run(ingest(ports, bodies, "note"))
             deadline = time.monotonic() + EVENTS / WRITE_LIMIT * 2 + 60
             while fake.count("POST", "/v2/notes") < result.ok and time.monotonic() < deadline:
@@ -173,7 +198,8 @@ def one_run(runners: int) -> dict[str, float | int]:
     # The limit is broken only if WRITE_LIMIT + 1 writes fit in under a second.
     tightest = min((b - a for a, b in zip(writes, writes[WRITE_LIMIT:], strict=False)), default=0.0)
     print(
-        f"{runners} runner(s): ingest {pings.per_second:.0f} events/s "
+        f"{runners} runner(s) at {runner_cpu or 'unlimited'} CPU each: "
+        f"ingest {pings.per_second:.0f} events/s, machine CPU {cpu_busy:.0%} busy "
         f"({pings.ok} ok, {pings.failed} failed); {len(times)} notes in {span:.1f}s = "
         f"{utilization:.3f} of {WRITE_LIMIT} writes/s; at most {peak} writes in any second, "
         f"{WRITE_LIMIT + 1} writes in no less than {tightest * 1000:.0f} ms; "
@@ -183,7 +209,9 @@ def one_run(runners: int) -> dict[str, float | int]:
     )
     return {
         "runners": runners,
+        "runner_cpu": runner_cpu,
         "ingest_events_per_s": round(pings.per_second, 1),
+        "cpu_busy": round(cpu_busy, 3),
         "write_utilization": round(utilization, 4),
         "http_429": refused,
         "peak_writes_in_a_second": peak,
@@ -216,7 +244,14 @@ def main() -> None:
     parser.add_argument(
         "--runners", type=int, nargs="+", default=[1, 2, 3], help="runner counts to measure"
     )
-    runs = [one_run(n) for n in parser.parse_args().runners]
+    parser.add_argument(
+        "--runner-cpu",
+        type=float,
+        default=0.35,
+        help="cores each runner may use (a cgroup quota); 0 for no limit",
+    )
+    args = parser.parse_args()
+    runs = [one_run(n, args.runner_cpu) for n in args.runners]
     print(json.dumps({"runs": runs}))
 
 

@@ -53,10 +53,15 @@ class StoreClock:
 
     @property
     def lead(self) -> float:
-        """How far ahead of the store's now to take a slot (seconds)."""
+        """How far ahead of the store's now to take a slot (seconds): the
+        median recent round trip.  Not the slowest: a runner reserves its next
+        slot as its last one starts, so a lead longer than the interval would
+        space its own sends by the lead; an answer that does come late costs
+        one slot, given up."""
         if not self._samples:
             return 0.0
-        return min(max(round_trip for round_trip, _ in self._samples), _MAX_LEAD)
+        round_trips = sorted(round_trip for round_trip, _ in self._samples)
+        return min(round_trips[len(round_trips) // 2], _MAX_LEAD)
 
 
 class StoreBudget:
