@@ -98,6 +98,17 @@ async def _pg(sql: str) -> list[Any]:
         await connection.close()
 
 
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """A PostgreSQL schema of its own (PostgreSQL-only tests)."""
+    reason = postgres_available()
+    if reason:
+        _skip_or_fail(reason)
+    schema = f"multi_{uuid.uuid4().hex[:10]}"
+    yield f"{PG_BASE}?search_path={schema}"
+    asyncio.run(_pg(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+
+
 def attio(fake: FakeAttioProcess) -> httpx.Client:
     return httpx.Client(
         base_url=fake.base_url + "/", headers={"Authorization": f"Bearer {KEY}"}, timeout=30

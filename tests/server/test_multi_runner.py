@@ -5,7 +5,6 @@ from __future__ import annotations
 import itertools
 import threading
 import time
-import uuid
 from collections import Counter, defaultdict
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -22,7 +21,7 @@ from attio_automate.testing.servers import (
     runner_process,
 )
 from tests.server.conftest import KEY, NOTE_RULES, SECRET, created, make_people, note_posts, send
-from tests.store.conftest import PG_BASE, _skip_or_fail, postgres_available
+from tests.store.conftest import PG_BASE
 
 STEPS = [None, "s1", "s2"]
 CONFIG = """
@@ -31,25 +30,6 @@ dispatcher: {concurrency: 8, lease_seconds: 3, poll_seconds: 0.2, backoff_initia
 attio: {schema_ttl: 600, rate_limit_fraction: 0.96}
 server: {drain_seconds: 5}
 """
-
-
-@pytest.fixture
-def pg_url() -> Iterator[str]:
-    reason = postgres_available()
-    if reason:
-        _skip_or_fail(reason)
-    schema = f"multi_{uuid.uuid4().hex[:10]}"
-    yield f"{PG_BASE}?search_path={schema}"
-    import asyncio
-
-    import asyncpg
-
-    async def drop() -> None:
-        connection = await asyncpg.connect(PG_BASE)
-        await connection.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-        await connection.close()
-
-    asyncio.run(drop())
 
 
 @pytest.fixture

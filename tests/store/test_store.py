@@ -331,3 +331,39 @@ async def test_a_burst_of_inserts_gets_the_inbox_analyzed(
         assert [e.key for e in claimed] == [f"g:{n}" for n in range(1, 17)]
     finally:
         await connection.close()
+
+
+async def test_a_lost_channel_is_won_back(store_url: str, make_store: Callable[[], Store]) -> None:
+    if not store_url.startswith("postgresql"):
+        pytest.skip("only PostgreSQL has a channel to lose")
+    import asyncpg
+
+    from attio_automate.store.base import RESYNC
+
+    admin = await asyncpg.connect(store_url.split("?", 1)[0])
+    listeners = (
+        "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+        "AND query LIKE 'LISTEN %'"
+    )
+    try:
+        other = make_store()
+        await other.open()
+        before = {row["pid"] for row in await admin.fetch(listeners)}
+        store = make_store()
+        await store.open()
+        got: list[str] = []
+        store.subscribe(got.append)
+        mine = [row["pid"] for row in await admin.fetch(listeners) if row["pid"] not in before]
+        assert len(mine) == 1
+        # The database drops this runner's channel (a restart, a network cut).
+        await admin.execute("SELECT pg_terminate_backend(pid) FROM unnest($1::int[]) AS pid", mine)
+        with anyio.fail_after(10):
+            while RESYNC not in got:
+                await store.claim("o", limit=1, lease=30, now=time.time())
+                await anyio.sleep(0.05)
+        await other.publish("schema:objects:heard")
+        with anyio.fail_after(5):
+            while "schema:objects:heard" not in got:  # noqa: ASYNC110 - a notification, polled
+                await anyio.sleep(0.01)
+    finally:
+        await admin.close()

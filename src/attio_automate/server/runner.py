@@ -23,6 +23,7 @@ from attio_automate.runtime import Plugins, build_processor, load_plugins
 from attio_automate.server.reload import RulesReloader
 from attio_automate.settings import Settings
 from attio_automate.store import Store, open_store_url
+from attio_automate.store.base import RESYNC
 from attio_automate.store.budget import shared_budgets
 
 log = logging.getLogger("attio_automate.runner")
@@ -172,6 +173,11 @@ async def running(
 def _on_message(message: str, schema: SchemaCache, dispatcher: Dispatcher) -> None:
     """What other runners say through the store: new events, schema changes."""
     if message == "events":
+        dispatcher.wake()
+        return
+    if message == RESYNC:
+        # Schema changes may have gone by unheard: fetch it afresh.
+        schema.invalidate()
         dispatcher.wake()
         return
     kind, _, rest = message.partition(":")

@@ -14,6 +14,9 @@ JSON = dict[str, Any]
 #: pending -> processing -> done | skipped | dead (pending again on retry or lease expiry)
 EventStatus = Literal["pending", "processing", "done", "skipped", "dead"]
 FINISHED: tuple[EventStatus, ...] = ("done", "skipped", "dead")
+#: Told to subscribers when messages may have been missed (drop what they
+#: cache, look for work).
+RESYNC = "resync"
 
 
 @dataclass(frozen=True)
@@ -192,7 +195,8 @@ class Store(Protocol):
     def subscribe(self, callback: Callable[[str], None]) -> None:
         """Call ``callback`` with each message published by any runner (from
         when the store is open); stores without a channel call it only for
-        this process's own messages."""
+        this process's own messages.  After the channel was lost and won back,
+        ``callback`` gets :data:`RESYNC`: messages may have been missed."""
         ...
 
     async def sweep(self, *, finished_before: float) -> int:

@@ -23,6 +23,7 @@ import asyncpg
 
 from attio_automate.store.base import (
     JSON,
+    RESYNC,
     EndsAttempts,
     EventFilter,
     EventStatus,
@@ -42,6 +43,8 @@ CHANNEL = "attio_automate"
 #: ANALYZE_EVERY seconds.
 ANALYZE_AFTER = 1_000
 ANALYZE_EVERY = 10.0
+#: Seconds between tries to win back a lost LISTEN connection.
+LISTEN_RETRY = 2.0
 # The database's clock (the statement's start: stable, so the planner can use indexes).
 _NOW = "EXTRACT(EPOCH FROM statement_timestamp())"
 _CLOCK = "EXTRACT(EPOCH FROM clock_timestamp())"
@@ -69,6 +72,8 @@ class PostgresStore(EndsAttempts):
         #: Events this store inserted since it last had the inbox analyzed.
         self._unanalyzed = 0
         self._analyzed_at = float("-inf")
+        self._listener_settings: dict[str, str] = {}
+        self._listen_tried_at = float("-inf")
 
     async def open(self) -> None:
         settings = {"search_path": self.search_path} if self.search_path else {}
@@ -91,8 +96,31 @@ class PostgresStore(EndsAttempts):
         )
         async with self._pool.acquire() as connection:
             await _migrate(connection)
-        self._listener = await asyncpg.connect(self.url, server_settings=settings)
-        await self._listener.add_listener(CHANNEL, self._on_notify)
+        self._listener_settings = settings
+        self._listener = await self._listen()
+
+    async def _listen(self) -> Any:
+        connection = await asyncpg.connect(self.url, server_settings=self._listener_settings)
+        await connection.add_listener(CHANNEL, self._on_notify)
+        return connection
+
+    async def _keep_listening(self) -> None:
+        """Win the channel back if its connection was lost (a restart of the
+        database, a network cut): without it, this runner would miss other
+        runners' schema changes for good.  Tried at most every few seconds."""
+        if self._listener is not None and not self._listener.is_closed():
+            return
+        started = time.monotonic()
+        if started - self._listen_tried_at < LISTEN_RETRY:
+            return
+        self._listen_tried_at = started
+        try:
+            self._listener = await self._listen()
+        except (OSError, asyncpg.PostgresError) as exc:
+            log.warning("cannot listen for other runners' messages yet: %s", exc)
+            return
+        log.info("listening for other runners' messages again")
+        self._tell(RESYNC)
 
     async def close(self) -> None:
         if self._listener is not None:
@@ -103,6 +131,9 @@ class PostgresStore(EndsAttempts):
             self._pool = None
 
     def _on_notify(self, connection: Any, pid: int, channel: str, payload: str) -> None:
+        self._tell(payload)
+
+    def _tell(self, payload: str) -> None:
         for callback in list(self._subscribers):
             try:
                 callback(payload)
@@ -137,6 +168,7 @@ class PostgresStore(EndsAttempts):
 
     async def claim(self, owner: str, *, limit: int, lease: float, now: float) -> list[StoredEvent]:
         await self._keep_statistics()
+        await self._keep_listening()
         rows = await self._pool.fetch(
             f"""WITH candidates AS (
                 SELECT i.id FROM inbox AS i
