@@ -49,3 +49,21 @@ def test_bad_store_url_and_config(tmp_path: Path) -> None:
     code, out = serve("--config", str(config), "--rules", str(example_path()), env=ENV)
     assert code == 1
     assert "server.port: 99999 is greater than the maximum of 65535" in out
+
+
+def test_a_store_that_cannot_be_opened(tmp_path: Path) -> None:
+    # Nothing listens on port 1; the password must not be shown.
+    unreachable = "postgresql://runner:hunter2@127.0.0.1:1/attio"
+    code, out = serve("--rules", str(example_path()), env={**ENV, "ATTIO_AUTOMATE_DB": unreachable})
+    assert code == 1
+    assert "cannot open the store at postgresql://runner:***@127.0.0.1:1/attio" in out
+    assert "hunter2" not in out
+    blocked = tmp_path / "file"
+    blocked.write_text("")
+    code, out = serve(
+        "--rules",
+        str(example_path()),
+        env={**ENV, "ATTIO_AUTOMATE_DB": f"sqlite:///{blocked}/inbox.db"},
+    )
+    assert code == 1
+    assert f"cannot open the store at sqlite:///{blocked}/inbox.db" in out

@@ -12,6 +12,7 @@
         └── AttioUnavailable           the circuit breaker is open: Attio is not called
     ├── ActionError                    an action cannot run as asked (permanent)
     └── ConfigError                    a rules file, plugin or setting is wrong
+        └── StoreUnavailable           the store's URL leads nowhere usable
 
 Callers that only care whether to try again later use ``error.retryable``.
 """
@@ -163,3 +164,11 @@ class ConfigError(AttioAutomateError):
     def __init__(self, problems: list[str]) -> None:
         self.problems = problems
         super().__init__("\n".join(problems))
+
+
+class StoreUnavailable(ConfigError):
+    """The store cannot be opened: a wrong URL, a server that is down, a
+    database that does not exist, a file that cannot be written."""
+
+    def __init__(self, url: str, reason: object) -> None:
+        super().__init__([f"cannot open the store at {url}: {reason}"])

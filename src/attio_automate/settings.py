@@ -26,6 +26,7 @@ from jsonschema import Draft202012Validator
 from attio_automate.attio.client import DEFAULT_BASE_URL
 from attio_automate.errors import ConfigError
 from attio_automate.rules.yamlpos import YamlError, load
+from attio_automate.store.base import shown_url
 
 ENVIRONMENTS = ("development", "staging", "production")
 _NUMBER = {"type": "number", "exclusiveMinimum": 0}
@@ -149,6 +150,8 @@ class Settings:
                 value = "<set>" if value else "<not set>"
             elif item.name == "admin_token":
                 value = "<set>" if value else "<not set: admin endpoints off>"
+            elif item.name == "store_url":
+                value = shown_url(value)
             elif item.name == "webhook_secrets":
                 value = f"<{len(value)} set>" if value else "<not set>"
             shown[item.name] = list(value) if isinstance(value, tuple) else value

@@ -298,6 +298,16 @@ def test_store_urls() -> None:
         open_store_url("sqlite:///")
 
 
+def test_store_urls_are_shown_without_their_password() -> None:
+    from attio_automate.store import shown_url
+
+    assert shown_url("postgresql://u:p%40ss@db:5432/x?search_path=s") == (
+        "postgresql://u:***@db:5432/x?search_path=s"
+    )
+    assert shown_url("postgresql://u@db/x") == "postgresql://u@db/x"
+    assert shown_url("sqlite:///data/x.db") == "sqlite:///data/x.db"
+
+
 async def test_a_burst_of_inserts_gets_the_inbox_analyzed(
     store_url: str, make_store: Callable[[], Store]
 ) -> None:

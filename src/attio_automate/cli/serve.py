@@ -14,7 +14,7 @@ from attio_automate.server.app import create_app
 from attio_automate.server.runner import check_settings
 from attio_automate.serving import serve_until_signal
 from attio_automate.settings import load_settings
-from attio_automate.store import open_store_url
+from attio_automate.store import open_store_url, shown_url
 
 
 @click.command("serve")
@@ -78,12 +78,21 @@ def serve(
             plugin_paths=settings.plugin_paths,
             entry_points=settings.installed_plugins,
         )
+        # Opened (created, migrated) once now: a store that cannot be is refused here.
+        anyio.run(_store_opens, settings.store_url)
     except ConfigError as exc:
         raise UserError(exc.problems) from None
     click.echo(
         f"attio-automate serving on http://{settings.host}:{settings.port} "
-        f"(webhooks at /webhooks/attio, store {settings.store_url})",
+        f"(webhooks at /webhooks/attio, store {shown_url(settings.store_url)})",
         err=True,
     )
     app = create_app(settings, watch_signals=True)
     anyio.run(lambda: serve_until_signal(app, host=settings.host, port=settings.port))
+
+
+async def _store_opens(url: str) -> None:
+    """Open the store once (creating or migrating it) and close it again."""
+    store = open_store_url(url)
+    await store.open()
+    await store.close()

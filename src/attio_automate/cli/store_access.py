@@ -45,9 +45,9 @@ async def opened_store(settings: Settings) -> AsyncIterator[Store]:
             raise UserError([f"no store at {path} (set --db or ATTIO_AUTOMATE_DB)"])
     try:
         store = open_store_url(settings.store_url)
-    except ConfigError as exc:
+        await store.open()
+    except ConfigError as exc:  # a bad URL, or a store that cannot be opened
         raise UserError(exc.problems) from None
-    await store.open()
     try:
         yield store
     finally:

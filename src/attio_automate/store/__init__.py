@@ -5,7 +5,14 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from attio_automate.errors import ConfigError
-from attio_automate.store.base import EventFilter, LedgerEntry, NewEvent, Store, StoredEvent
+from attio_automate.store.base import (
+    EventFilter,
+    LedgerEntry,
+    NewEvent,
+    Store,
+    StoredEvent,
+    shown_url,
+)
 from attio_automate.store.sqlite import SQLiteStore
 
 __all__ = [
@@ -16,6 +23,7 @@ __all__ = [
     "Store",
     "StoredEvent",
     "open_store_url",
+    "shown_url",
 ]
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
+from urllib.parse import urlsplit, urlunsplit
 
 JSON = dict[str, Any]
 #: pending -> processing -> done | skipped | dead (pending again on retry or lease expiry)
@@ -247,3 +248,12 @@ class EndsAttempts:
         count_attempt: bool,
     ) -> None:
         await self._end(event_id, owner, "pending", available_at, trace, reason, now, count_attempt)
+
+
+def shown_url(url: str) -> str:
+    """``url`` fit to print or log: a password in it replaced by ``***``."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.netloc.rsplit("@", 1)[1]
+    return urlunsplit(parts._replace(netloc=f"{parts.username or ''}:***@{host}"))

@@ -21,6 +21,7 @@ from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 import asyncpg
 
+from attio_automate.errors import StoreUnavailable
 from attio_automate.store.base import (
     JSON,
     RESYNC,
@@ -31,6 +32,7 @@ from attio_automate.store.base import (
     NewEvent,
     Slot,
     StoredEvent,
+    shown_url,
 )
 from attio_automate.store.batching import GroupCommit, Pending
 from attio_automate.store.migrations import POSTGRES_MIGRATIONS
@@ -43,6 +45,8 @@ CHANNEL = "attio_automate"
 #: ANALYZE_EVERY seconds.
 ANALYZE_AFTER = 1_000
 ANALYZE_EVERY = 10.0
+#: Seconds to wait for a connection to the database.
+CONNECT_TIMEOUT = 10.0
 #: Seconds between tries to win back a lost LISTEN connection.
 LISTEN_RETRY = 2.0
 # The database's clock (the statement's start: stable, so the planner can use indexes).
@@ -76,19 +80,27 @@ class PostgresStore(EndsAttempts):
         self._listen_tried_at = float("-inf")
 
     async def open(self) -> None:
+        try:
+            await self._open()
+        except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            await self.close()
+            raise StoreUnavailable(shown_url(self.url), exc) from exc
+
+    async def _open(self) -> None:
         settings = {"search_path": self.search_path} if self.search_path else {}
         # Plan each statement for the table as it is now: a plan cached while
         # the inbox was nearly empty turned claims quadratic once a burst
         # filled it (before autoanalyze gets to it).
         pool_settings = {**settings, "plan_cache_mode": "force_custom_plan"}
         if self.search_path:
-            bootstrap = await asyncpg.connect(self.url)
+            bootstrap = await asyncpg.connect(self.url, timeout=CONNECT_TIMEOUT)
             try:
                 await bootstrap.execute(f'CREATE SCHEMA IF NOT EXISTS "{self.search_path}"')
             finally:
                 await bootstrap.close()
         self._pool = await asyncpg.create_pool(
             self.url,
+            timeout=CONNECT_TIMEOUT,
             min_size=self._min,
             max_size=self._max,
             server_settings=pool_settings,
@@ -100,7 +112,9 @@ class PostgresStore(EndsAttempts):
         self._listener = await self._listen()
 
     async def _listen(self) -> Any:
-        connection = await asyncpg.connect(self.url, server_settings=self._listener_settings)
+        connection = await asyncpg.connect(
+            self.url, server_settings=self._listener_settings, timeout=CONNECT_TIMEOUT
+        )
         await connection.add_listener(CHANNEL, self._on_notify)
         return connection
 

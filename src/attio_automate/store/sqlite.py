@@ -19,6 +19,7 @@ from typing import Any, TypeVar, cast
 import anyio
 import anyio.to_thread
 
+from attio_automate.errors import StoreUnavailable
 from attio_automate.store.base import (
     JSON,
     EndsAttempts,
@@ -63,7 +64,10 @@ class SQLiteStore(EndsAttempts):
 
     async def open(self) -> None:
         if self.path != ":memory:":
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            try:
+                Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise StoreUnavailable(f"sqlite:///{self.path}", exc) from exc
 
         def connect() -> sqlite3.Connection:
             connection = sqlite3.connect(
@@ -77,7 +81,10 @@ class SQLiteStore(EndsAttempts):
             _migrate(connection)
             return connection
 
-        self._connection = await anyio.to_thread.run_sync(connect, limiter=self._limiter)
+        try:
+            self._connection = await anyio.to_thread.run_sync(connect, limiter=self._limiter)
+        except sqlite3.Error as exc:
+            raise StoreUnavailable(f"sqlite:///{self.path}", exc) from exc
 
     async def close(self) -> None:
         connection, self._connection = self._connection, None

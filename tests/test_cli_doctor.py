@@ -1,0 +1,68 @@
+"""``doctor`` shows the effective configuration without its secrets and checks
+the store, Attio and the rules."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from attio_automate.cli.main import main
+from attio_automate.examples import example_path
+from attio_automate.testing.servers import FakeAttioProcess, fake_attio_process
+
+KEY = "doctor-key-1234"
+
+
+@pytest.fixture(scope="module")
+def fake() -> Iterator[FakeAttioProcess]:
+    with fake_attio_process(api_key=KEY) as process:
+        yield process
+
+
+def doctor(*args: str, env: dict[str, str]) -> tuple[int, str]:
+    result = CliRunner().invoke(main, ["doctor", *args], env=env)
+    assert "Traceback" not in result.output
+    return result.exit_code, result.output
+
+
+def test_all_well(fake: FakeAttioProcess, tmp_path: Path) -> None:
+    env = {
+        "ATTIO_API_KEY": KEY,
+        "ATTIO_WEBHOOK_SECRET": "whsec-5678",
+        "ATTIO_BASE_URL": fake.base_url,
+        "ATTIO_AUTOMATE_DB": f"sqlite:///{tmp_path / 'store.db'}",
+    }
+    code, out = doctor("--rules", str(example_path()), "--json", env=env)
+    assert code == 0, out
+    report = json.loads(out)
+    assert report["checks"]["store"].startswith("ok (0 events")
+    assert report["checks"]["attio"].startswith("ok (workspace")
+    assert report["checks"]["rules"].startswith("ok (6 rules")
+    assert report["settings"]["api_key"] == "<set>"
+    assert report["settings"]["webhook_secrets"] == "<1 set>"
+    assert KEY not in out
+    assert "whsec-5678" not in out
+
+
+def test_each_failure_is_named(fake: FakeAttioProcess, tmp_path: Path) -> None:
+    broken = tmp_path / "rules.yaml"
+    broken.write_text("version: 1\nrules:\n  - id: x\n")
+    env = {
+        "ATTIO_API_KEY": "not-the-key",
+        "ATTIO_BASE_URL": fake.base_url,
+        # Nothing listens on port 1; the password is not shown.
+        "ATTIO_AUTOMATE_DB": "postgresql://runner:hunter2@127.0.0.1:1/attio",
+    }
+    code, out = doctor("--rules", str(broken), env=env)
+    assert code == 1
+    assert "store_url: postgresql://runner:***@127.0.0.1:1/attio" in out
+    assert "store: FAILED: cannot open the store at postgresql://runner:***@" in out
+    assert "attio: FAILED: " in out
+    assert "401" in out
+    assert f"rules: FAILED: {broken}:3:5: missing 'do'" in out
+    assert "hunter2" not in out
+    assert "not-the-key" not in out
