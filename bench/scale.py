@@ -37,7 +37,7 @@ from pathlib import Path
 
 import asyncpg
 import httpx
-from _cpu_limit import cpu_limited
+from _cpu_limit import CpuLimitUnavailable, cpu_limited
 from _loadgen import LoadResult, post, run_load
 
 from attio_automate.attio.ratelimit import is_read_request
@@ -251,7 +251,10 @@ def main() -> None:
         help="cores each runner may use (a cgroup quota); 0 for no limit",
     )
     args = parser.parse_args()
-    runs = [one_run(n, args.runner_cpu) for n in args.runners]
+    try:
+        runs = [one_run(n, args.runner_cpu) for n in args.runners]
+    except CpuLimitUnavailable as exc:
+        parser.error(str(exc))
     print(json.dumps({"runs": runs}))
 
 
