@@ -40,35 +40,56 @@ def _skip_or_fail(reason: str) -> None:
     pytest.skip(reason)
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'store.db'}"
+def _postgres_url() -> str:
     reason = postgres_available()
     if reason:
         _skip_or_fail(reason)
     return f"{PG_BASE}?search_path=t_{uuid.uuid4().hex[:12]}"
 
 
+@pytest.fixture(params=["sqlite", "postgres"])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'store.db'}"
+    return _postgres_url()
+
+
 @pytest.fixture
-async def make_store(store_url: str) -> AsyncIterator[Callable[[], Store]]:
+def postgres_url() -> str:
+    """For what only the PostgreSQL store has (statistics, a channel)."""
+    return _postgres_url()
+
+
+async def _maker(url: str) -> AsyncIterator[Callable[[], Store]]:
     opened: list[Store] = []
 
     def make() -> Store:
-        store = open_store_url(store_url)
+        store = open_store_url(url)
         opened.append(store)
         return store
 
     yield make
     for store in opened:
         await store.close()
-    if store_url.startswith("postgresql"):
+    if url.startswith("postgresql"):
         import asyncpg
 
-        schema = store_url.rsplit("search_path=", 1)[1]
+        schema = url.rsplit("search_path=", 1)[1]
         connection = await asyncpg.connect(PG_BASE)
         await connection.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
         await connection.close()
+
+
+@pytest.fixture
+async def make_store(store_url: str) -> AsyncIterator[Callable[[], Store]]:
+    async for make in _maker(store_url):
+        yield make
+
+
+@pytest.fixture
+async def make_postgres_store(postgres_url: str) -> AsyncIterator[Callable[[], Store]]:
+    async for make in _maker(postgres_url):
+        yield make
 
 
 @pytest.fixture

@@ -309,18 +309,17 @@ def test_store_urls_are_shown_without_their_password() -> None:
 
 
 async def test_a_burst_of_inserts_gets_the_inbox_analyzed(
-    store_url: str, make_store: Callable[[], Store]
+    postgres_url: str, make_postgres_store: Callable[[], Store]
 ) -> None:
-    if not store_url.startswith("postgresql"):
-        pytest.skip("only PostgreSQL plans claims from table statistics")
+    # Only PostgreSQL plans claims from table statistics.
     import asyncpg
 
     from attio_automate.store.postgres import ANALYZE_AFTER
 
-    store = make_store()
+    store = make_postgres_store()
     await store.open()
-    schema = store_url.rsplit("search_path=", 1)[1]
-    connection = await asyncpg.connect(store_url.split("?", 1)[0])
+    schema = postgres_url.rsplit("search_path=", 1)[1]
+    connection = await asyncpg.connect(postgres_url.split("?", 1)[0])
 
     async def analyzed() -> bool:
         # What the planner will use: statistics for the inbox's status column.
@@ -343,23 +342,24 @@ async def test_a_burst_of_inserts_gets_the_inbox_analyzed(
         await connection.close()
 
 
-async def test_a_lost_channel_is_won_back(store_url: str, make_store: Callable[[], Store]) -> None:
-    if not store_url.startswith("postgresql"):
-        pytest.skip("only PostgreSQL has a channel to lose")
+async def test_a_lost_channel_is_won_back(
+    postgres_url: str, make_postgres_store: Callable[[], Store]
+) -> None:
+    # Only PostgreSQL has a channel to lose.
     import asyncpg
 
     from attio_automate.store.base import RESYNC
 
-    admin = await asyncpg.connect(store_url.split("?", 1)[0])
+    admin = await asyncpg.connect(postgres_url.split("?", 1)[0])
     listeners = (
         "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
         "AND query LIKE 'LISTEN %'"
     )
     try:
-        other = make_store()
+        other = make_postgres_store()
         await other.open()
         before = {row["pid"] for row in await admin.fetch(listeners)}
-        store = make_store()
+        store = make_postgres_store()
         await store.open()
         got: list[str] = []
         store.subscribe(got.append)
