@@ -313,15 +313,10 @@ def test_cli_errors_for_unknown_ids_and_bad_filters(tmp_path: Path) -> None:
     assert "no store at" in out
     import sqlite3
 
-    from attio_automate.store.migrations import SQLITE_MIGRATIONS
+    from attio_automate.store.migrations import migrate_sqlite
 
-    connection = sqlite3.connect(db_path)
-    connection.execute("CREATE TABLE schema_version (version INTEGER NOT NULL)")
-    for version, statements in SQLITE_MIGRATIONS:
-        for statement in statements:
-            connection.execute(statement)
-        connection.execute("INSERT INTO schema_version VALUES (?)", (version,))
-    connection.commit()
+    connection = sqlite3.connect(db_path, isolation_level=None)
+    migrate_sqlite(connection)
     connection.close()
     assert cli("events", "list", env=env) == (0, "no events\n")
     code, out = cli("events", "show", "7", env=env)

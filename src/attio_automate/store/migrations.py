@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import sqlite3
+from typing import Any
+
 #: (version, statements) for SQLite; each version applies once, in a transaction.
 SQLITE_MIGRATIONS: list[tuple[int, list[str]]] = [
     (
@@ -152,3 +155,40 @@ POSTGRES_MIGRATIONS: list[tuple[int, list[str]]] = [
         ],
     ),
 ]
+
+
+def migrate_sqlite(connection: sqlite3.Connection) -> None:
+    """Apply the SQLite migrations ``connection``'s file has not had yet."""
+    connection.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+    row = connection.execute("SELECT MAX(version) FROM schema_version").fetchone()
+    current = row[0] or 0
+    for version, statements in SQLITE_MIGRATIONS:
+        if version <= current:
+            continue
+        connection.execute("BEGIN IMMEDIATE")
+        try:
+            for statement in statements:
+                connection.execute(statement)
+            connection.execute("INSERT INTO schema_version (version) VALUES (?)", (version,))
+            connection.execute("COMMIT")
+        except BaseException:
+            connection.execute("ROLLBACK")
+            raise
+
+
+async def migrate_postgres(connection: Any) -> None:
+    """Apply the PostgreSQL migrations the database has not had yet (an
+    asyncpg connection; one runner at a time)."""
+    async with connection.transaction():
+        # One runner migrates at a time; the others wait here, then find it done.
+        await connection.execute("SELECT pg_advisory_xact_lock(727217)")
+        await connection.execute(
+            "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)"
+        )
+        current = await connection.fetchval("SELECT MAX(version) FROM schema_version") or 0
+        for version, statements in POSTGRES_MIGRATIONS:
+            if version <= current:
+                continue
+            for statement in statements:
+                await connection.execute(statement)
+            await connection.execute("INSERT INTO schema_version (version) VALUES ($1)", version)

@@ -16,15 +16,15 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
-from typing import Any, cast
+from typing import Any
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 import asyncpg
 
 from attio_automate.errors import StoreUnavailable
+from attio_automate.store import pg_reads
 from attio_automate.store.base import (
     JSON,
-    RESYNC,
     EndsAttempts,
     EventFilter,
     EventStatus,
@@ -35,27 +35,22 @@ from attio_automate.store.base import (
     shown_url,
 )
 from attio_automate.store.batching import GroupCommit, Pending
-from attio_automate.store.migrations import POSTGRES_MIGRATIONS
+from attio_automate.store.migrations import migrate_postgres
+from attio_automate.store.pg_channel import CHANNEL, PgChannel
+from attio_automate.store.pg_reads import COLUMNS, event_from_row
 from attio_automate.store.pg_writes import Ending, end_attempts, insert_events
 
 log = logging.getLogger("attio_automate.store.postgres")
 
-CHANNEL = "attio_automate"
 #: Inserted events after which claims have the inbox analyzed, at most every
 #: ANALYZE_EVERY seconds.
 ANALYZE_AFTER = 1_000
 ANALYZE_EVERY = 10.0
 #: Seconds to wait for a connection to the database.
 CONNECT_TIMEOUT = 10.0
-#: Seconds between tries to win back a lost LISTEN connection.
-LISTEN_RETRY = 2.0
 # The database's clock (the statement's start: stable, so the planner can use indexes).
 _NOW = "EXTRACT(EPOCH FROM statement_timestamp())"
 _CLOCK = "EXTRACT(EPOCH FROM clock_timestamp())"
-_COLUMNS = (
-    "id, key, ordering_key, event_type, payload, webhook_id, received_at, status, "
-    "attempts, available_at, finished_at, reason, force"
-)
 
 
 class PostgresStore(EndsAttempts):
@@ -69,15 +64,13 @@ class PostgresStore(EndsAttempts):
         self._min = min_size
         self._max = max_size
         self._pool: Any = None
-        self._listener: Any = None
+        self._channel: PgChannel | None = None
         self._subscribers: list[Callable[[str], None]] = []
         self._inserts: GroupCommit[list[NewEvent]] = GroupCommit(self._insert_batch)
         self._endings: GroupCommit[Ending] = GroupCommit(self._end_batch)
         #: Events this store inserted since it last had the inbox analyzed.
         self._unanalyzed = 0
         self._analyzed_at = float("-inf")
-        self._listener_settings: dict[str, str] = {}
-        self._listen_tried_at = float("-inf")
 
     async def open(self) -> None:
         try:
@@ -107,52 +100,21 @@ class PostgresStore(EndsAttempts):
             init=_init_connection,
         )
         async with self._pool.acquire() as connection:
-            await _migrate(connection)
-        self._listener_settings = settings
-        self._listener = await self._listen()
-
-    async def _listen(self) -> Any:
-        connection = await asyncpg.connect(
-            self.url, server_settings=self._listener_settings, timeout=CONNECT_TIMEOUT
+            await migrate_postgres(connection)
+        self._channel = PgChannel(
+            self.url, server_settings=settings, connect_timeout=CONNECT_TIMEOUT
         )
-        await connection.add_listener(CHANNEL, self._on_notify)
-        return connection
-
-    async def _keep_listening(self) -> None:
-        """Win the channel back if its connection was lost (a restart of the
-        database, a network cut): without it, this runner would miss other
-        runners' schema changes for good.  Tried at most every few seconds."""
-        if self._listener is not None and not self._listener.is_closed():
-            return
-        started = time.monotonic()
-        if started - self._listen_tried_at < LISTEN_RETRY:
-            return
-        self._listen_tried_at = started
-        try:
-            self._listener = await self._listen()
-        except (OSError, asyncpg.PostgresError) as exc:
-            log.warning("cannot listen for other runners' messages yet: %s", exc)
-            return
-        log.info("listening for other runners' messages again")
-        self._tell(RESYNC)
+        for callback in self._subscribers:
+            self._channel.subscribe(callback)
+        await self._channel.open()
 
     async def close(self) -> None:
-        if self._listener is not None:
-            await self._listener.close()
-            self._listener = None
+        channel, self._channel = self._channel, None
+        if channel is not None:
+            await channel.close()
         if self._pool is not None:
             await self._pool.close()
             self._pool = None
-
-    def _on_notify(self, connection: Any, pid: int, channel: str, payload: str) -> None:
-        self._tell(payload)
-
-    def _tell(self, payload: str) -> None:
-        for callback in list(self._subscribers):
-            try:
-                callback(payload)
-            except Exception:
-                log.exception("a store subscriber failed")
 
     async def ping(self) -> None:
         await self._pool.fetchval("SELECT 1")
@@ -182,7 +144,8 @@ class PostgresStore(EndsAttempts):
 
     async def claim(self, owner: str, *, limit: int, lease: float, now: float) -> list[StoredEvent]:
         await self._keep_statistics()
-        await self._keep_listening()
+        if self._channel is not None:
+            await self._channel.keep_listening()
         rows = await self._pool.fetch(
             f"""WITH candidates AS (
                 SELECT i.id FROM inbox AS i
@@ -196,12 +159,12 @@ class PostgresStore(EndsAttempts):
             UPDATE inbox SET status = 'processing', lease_owner = $1,
                 lease_until = {_NOW} + $3
             FROM candidates WHERE inbox.id = candidates.id
-            RETURNING {", ".join("inbox." + c.strip() for c in _COLUMNS.split(","))}""",
+            RETURNING {", ".join("inbox." + c.strip() for c in COLUMNS.split(","))}""",
             owner,
             limit,
             lease,
         )
-        return sorted((_event(row) for row in rows), key=lambda e: e.id)
+        return sorted((event_from_row(row) for row in rows), key=lambda e: e.id)
 
     async def _keep_statistics(self) -> None:
         """Have the inbox analyzed after a burst of inserts.
@@ -297,34 +260,19 @@ class PostgresStore(EndsAttempts):
     # -- reading ------------------------------------------------------------------------
 
     async def status_counts(self) -> dict[str, int]:
-        rows = await self._pool.fetch("SELECT status, COUNT(*) AS n FROM inbox GROUP BY status")
-        return {row["status"]: int(row["n"]) for row in rows}
+        return await pg_reads.status_counts(self._pool)
 
     async def get_event(self, event_id: int) -> StoredEvent | None:
-        row = await self._pool.fetchrow(f"SELECT {_COLUMNS} FROM inbox WHERE id = $1", event_id)
-        return _event(row) if row else None
+        return await pg_reads.get_event(self._pool, event_id)
 
     async def get_trace(self, event_id: int) -> JSON | None:
-        value = await self._pool.fetchval("SELECT trace FROM traces WHERE event_id = $1", event_id)
-        return cast(JSON | None, value)
+        return await pg_reads.get_trace(self._pool, event_id)
 
     async def list_events(self, where: EventFilter) -> list[StoredEvent]:
-        clauses, params = _where(where)
-        sql = (
-            f"SELECT {_COLUMNS} FROM inbox AS i"
-            + (" WHERE " + " AND ".join(clauses) if clauses else "")
-            + f" ORDER BY i.id DESC LIMIT ${len(params) + 1}"
-        )
-        rows = await self._pool.fetch(sql, *params, where.limit)
-        return [_event(row) for row in rows]
+        return await pg_reads.list_events(self._pool, where)
 
     async def attempts(self, event_id: int) -> list[JSON]:
-        rows = await self._pool.fetch(
-            "SELECT owner, finished_at, status, reason FROM attempts WHERE event_id = $1 "
-            "ORDER BY id",
-            event_id,
-        )
-        return [dict(row) for row in rows]
+        return await pg_reads.attempts(self._pool, event_id)
 
     async def take(
         self, ids: Sequence[int], owner: str, *, lease: float, now: float, force: bool
@@ -334,7 +282,7 @@ class PostgresStore(EndsAttempts):
         async with self._pool.acquire() as connection, connection.transaction():
             for event_id in ids:
                 row = await connection.fetchrow(
-                    f"SELECT {_COLUMNS}, lease_until >= {_NOW} AS leased FROM inbox "
+                    f"SELECT {COLUMNS}, lease_until >= {_NOW} AS leased FROM inbox "
                     "WHERE id = $1 FOR UPDATE",
                     event_id,
                 )
@@ -351,7 +299,7 @@ class PostgresStore(EndsAttempts):
                     force,
                     event_id,
                 )
-                taken.append(replace(_event(row), status="processing", force=force))
+                taken.append(replace(event_from_row(row), status="processing", force=force))
         return taken, busy
 
     async def requeue(self, ids: Sequence[int], *, now: float, force: bool) -> int:
@@ -398,6 +346,8 @@ class PostgresStore(EndsAttempts):
 
     def subscribe(self, callback: Callable[[str], None]) -> None:
         self._subscribers.append(callback)
+        if self._channel is not None:
+            self._channel.subscribe(callback)
 
     async def sweep(self, *, finished_before: float) -> int:
         async with self._pool.acquire() as connection, connection.transaction():
@@ -422,69 +372,3 @@ async def _init_connection(connection: Any) -> None:
 
 def _jsonable(value: Any) -> Any:
     return json.loads(json.dumps(value, default=str))
-
-
-def _event(row: Any) -> StoredEvent:
-    return StoredEvent(
-        id=row["id"],
-        key=row["key"],
-        ordering_key=row["ordering_key"],
-        event_type=row["event_type"],
-        payload=row["payload"],
-        webhook_id=row["webhook_id"],
-        received_at=row["received_at"],
-        status=row["status"],
-        attempts=row["attempts"],
-        available_at=row["available_at"],
-        finished_at=row["finished_at"],
-        reason=row["reason"],
-        force=bool(row["force"]),
-    )
-
-
-def _where(where: EventFilter) -> tuple[list[str], list[Any]]:
-    clauses: list[str] = []
-    params: list[Any] = []
-
-    def add(sql: str, value: Any) -> None:
-        params.append(value)
-        clauses.append(sql.replace("?", f"${len(params)}"))
-
-    if where.status:
-        add("i.status = ?", where.status)
-    if where.event_type:
-        # Globs like record.* as in rules: * and ? to LIKE's % and _.
-        pattern = where.event_type.replace("%", r"\%").replace("_", r"\_")
-        add("i.event_type LIKE ?", pattern.replace("*", "%").replace("?", "_"))
-    if where.ordering_key:
-        add("i.ordering_key = ?", where.ordering_key)
-    if where.since is not None:
-        add("i.received_at >= ?", where.since)
-    if where.until is not None:
-        add("i.received_at < ?", where.until)
-    if where.ids is not None:
-        add("i.id = ANY(?::bigint[])", list(where.ids))
-    if where.rule:
-        add(
-            "EXISTS (SELECT 1 FROM traces AS t, jsonb_array_elements(t.trace -> 'decisions') "
-            "AS d WHERE t.event_id = i.id AND d ->> 'rule' = ? "
-            "AND (d ->> 'matched')::boolean)",
-            where.rule,
-        )
-    return clauses, params
-
-
-async def _migrate(connection: Any) -> None:
-    async with connection.transaction():
-        # One runner migrates at a time; the others wait here, then find it done.
-        await connection.execute("SELECT pg_advisory_xact_lock(727217)")
-        await connection.execute(
-            "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)"
-        )
-        current = await connection.fetchval("SELECT MAX(version) FROM schema_version") or 0
-        for version, statements in POSTGRES_MIGRATIONS:
-            if version <= current:
-                continue
-            for statement in statements:
-                await connection.execute(statement)
-            await connection.execute("INSERT INTO schema_version (version) VALUES ($1)", version)

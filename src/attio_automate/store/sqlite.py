@@ -31,7 +31,7 @@ from attio_automate.store.base import (
     StoredEvent,
 )
 from attio_automate.store.batching import GroupCommit, Pending
-from attio_automate.store.migrations import SQLITE_MIGRATIONS
+from attio_automate.store.migrations import migrate_sqlite
 
 T = TypeVar("T")
 
@@ -78,7 +78,7 @@ class SQLiteStore(EndsAttempts):
             connection.execute("PRAGMA synchronous=FULL")
             connection.execute("PRAGMA foreign_keys=ON")
             connection.execute("PRAGMA busy_timeout=30000")
-            _migrate(connection)
+            migrate_sqlite(connection)
             return connection
 
         try:
@@ -450,21 +450,3 @@ def _where(where: EventFilter) -> tuple[list[str], list[Any]]:
         )
         params.append(where.rule)
     return clauses, params
-
-
-def _migrate(connection: sqlite3.Connection) -> None:
-    connection.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
-    row = connection.execute("SELECT MAX(version) FROM schema_version").fetchone()
-    current = row[0] or 0
-    for version, statements in SQLITE_MIGRATIONS:
-        if version <= current:
-            continue
-        connection.execute("BEGIN IMMEDIATE")
-        try:
-            for statement in statements:
-                connection.execute(statement)
-            connection.execute("INSERT INTO schema_version (version) VALUES (?)", (version,))
-            connection.execute("COMMIT")
-        except BaseException:
-            connection.execute("ROLLBACK")
-            raise
