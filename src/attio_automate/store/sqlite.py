@@ -14,12 +14,13 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 import anyio
 import anyio.to_thread
 
 from attio_automate.errors import StoreUnavailable
+from attio_automate.store import sqlite_reads
 from attio_automate.store.base import (
     JSON,
     EndsAttempts,
@@ -32,13 +33,9 @@ from attio_automate.store.base import (
 )
 from attio_automate.store.batching import GroupCommit, Pending
 from attio_automate.store.migrations import migrate_sqlite
+from attio_automate.store.sqlite_reads import COLUMNS, event_from_row
 
 T = TypeVar("T")
-
-_EVENT_COLUMNS = (
-    "id, key, ordering_key, event_type, payload, webhook_id, received_at, "
-    "status, attempts, available_at, finished_at, reason, force"
-)
 
 
 WriteFn = Callable[[sqlite3.Connection], Any]
@@ -151,7 +148,7 @@ class SQLiteStore(EndsAttempts):
     async def claim(self, owner: str, *, limit: int, lease: float, now: float) -> list[StoredEvent]:
         def claim(connection: sqlite3.Connection) -> list[StoredEvent]:
             rows = connection.execute(
-                f"SELECT {_EVENT_COLUMNS} FROM inbox AS i "
+                f"SELECT {COLUMNS} FROM inbox AS i "
                 "WHERE i.status IN ('pending', 'processing') "
                 "AND (i.status = 'pending' OR i.lease_until < :now) "
                 "AND i.available_at <= :now "
@@ -168,7 +165,7 @@ class SQLiteStore(EndsAttempts):
                 "WHERE id = ?",
                 [(owner, now + lease, i) for i in ids],
             )
-            return [_event(row, status="processing") for row in rows]
+            return [event_from_row(row, status="processing") for row in rows]
 
         return await self._write(claim)
 
@@ -268,46 +265,19 @@ class SQLiteStore(EndsAttempts):
     # -- reading ------------------------------------------------------------------------
 
     async def status_counts(self) -> dict[str, int]:
-        rows = await self._run(
-            lambda c: c.execute("SELECT status, COUNT(*) FROM inbox GROUP BY status").fetchall()
-        )
-        return {status: count for status, count in rows}
+        return await self._run(sqlite_reads.status_counts)
 
     async def get_event(self, event_id: int) -> StoredEvent | None:
-        row = await self._run(
-            lambda c: c.execute(
-                f"SELECT {_EVENT_COLUMNS} FROM inbox WHERE id = ?", (event_id,)
-            ).fetchone()
-        )
-        return _event(row) if row else None
+        return await self._run(lambda c: sqlite_reads.get_event(c, event_id))
 
     async def get_trace(self, event_id: int) -> JSON | None:
-        row = await self._run(
-            lambda c: c.execute(
-                "SELECT trace FROM traces WHERE event_id = ?", (event_id,)
-            ).fetchone()
-        )
-        return json.loads(row[0]) if row else None
+        return await self._run(lambda c: sqlite_reads.get_trace(c, event_id))
 
     async def list_events(self, where: EventFilter) -> list[StoredEvent]:
-        clauses, params = _where(where)
-        sql = (
-            f"SELECT {_EVENT_COLUMNS} FROM inbox AS i"
-            + (" WHERE " + " AND ".join(clauses) if clauses else "")
-            + " ORDER BY i.id DESC LIMIT ?"
-        )
-        rows = await self._run(lambda c: c.execute(sql, [*params, where.limit]).fetchall())
-        return [_event(row) for row in rows]
+        return await self._run(lambda c: sqlite_reads.list_events(c, where))
 
     async def attempts(self, event_id: int) -> list[JSON]:
-        rows = await self._run(
-            lambda c: c.execute(
-                "SELECT owner, finished_at, status, reason FROM attempts WHERE event_id = ? "
-                "ORDER BY id",
-                (event_id,),
-            ).fetchall()
-        )
-        return [{"owner": r[0], "finished_at": r[1], "status": r[2], "reason": r[3]} for r in rows]
+        return await self._run(lambda c: sqlite_reads.attempts(c, event_id))
 
     async def take(
         self, ids: Sequence[int], owner: str, *, lease: float, now: float, force: bool
@@ -316,7 +286,7 @@ class SQLiteStore(EndsAttempts):
             taken, busy = [], []
             for event_id in ids:
                 row = connection.execute(
-                    f"SELECT {_EVENT_COLUMNS}, lease_until FROM inbox WHERE id = ?", (event_id,)
+                    f"SELECT {COLUMNS}, lease_until FROM inbox WHERE id = ?", (event_id,)
                 ).fetchone()
                 if row is None:
                     continue
@@ -328,7 +298,7 @@ class SQLiteStore(EndsAttempts):
                     "finished_at = NULL, force = ? WHERE id = ?",
                     (owner, now + lease, int(force), event_id),
                 )
-                taken.append(replace(_event(row[:13], status="processing"), force=force))
+                taken.append(replace(event_from_row(row[:13], status="processing"), force=force))
             return taken, busy
 
         return await self._write(take)
@@ -399,54 +369,3 @@ class SQLiteStore(EndsAttempts):
             return cursor.rowcount
 
         return await self._write(sweep)
-
-
-def _event(row: Sequence[Any], *, status: str | None = None) -> StoredEvent:
-    return StoredEvent(
-        id=row[0],
-        key=row[1],
-        ordering_key=row[2],
-        event_type=row[3],
-        payload=json.loads(row[4]),
-        webhook_id=row[5],
-        received_at=row[6],
-        status=cast(EventStatus, status or row[7]),
-        attempts=row[8],
-        available_at=row[9],
-        finished_at=row[10],
-        reason=row[11],
-        force=bool(row[12]),
-    )
-
-
-def _where(where: EventFilter) -> tuple[list[str], list[Any]]:
-    clauses: list[str] = []
-    params: list[Any] = []
-    if where.status:
-        clauses.append("i.status = ?")
-        params.append(where.status)
-    if where.event_type:
-        # Globs like record.* as in rules.
-        clauses.append("i.event_type GLOB ?")
-        params.append(where.event_type)
-    if where.ordering_key:
-        clauses.append("i.ordering_key = ?")
-        params.append(where.ordering_key)
-    if where.since is not None:
-        clauses.append("i.received_at >= ?")
-        params.append(where.since)
-    if where.until is not None:
-        clauses.append("i.received_at < ?")
-        params.append(where.until)
-    if where.ids is not None:
-        clauses.append(f"i.id IN ({', '.join('?' for _ in where.ids) or 'NULL'})")
-        params.extend(where.ids)
-    if where.rule:
-        # Events whose trace shows this rule matched.
-        clauses.append(
-            "EXISTS (SELECT 1 FROM traces AS t, json_each(t.trace, '$.decisions') AS d "
-            "WHERE t.event_id = i.id AND json_extract(d.value, '$.rule') = ? "
-            "AND json_extract(d.value, '$.matched') = 1)"
-        )
-        params.append(where.rule)
-    return clauses, params
