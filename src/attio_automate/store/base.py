@@ -63,6 +63,21 @@ class Slot:
 
 
 @dataclass(frozen=True)
+class Ending:
+    """One attempt at an event ended: how, and what the event becomes."""
+
+    event_id: int
+    owner: str
+    status: EventStatus
+    #: When a pending event may be tried again (None leaves it as it is).
+    available_at: float | None
+    trace: JSON | None
+    reason: str | None
+    now: float
+    count_attempt: bool
+
+
+@dataclass(frozen=True)
 class EventFilter:
     """Which events to list: every field narrows; None leaves it open."""
 
@@ -210,17 +225,7 @@ class EndsAttempts:
     """``finish`` and ``retry_later`` for stores that implement ``_end`` (both
     are one update of the event plus an attempt row and the trace)."""
 
-    async def _end(
-        self,
-        event_id: int,
-        owner: str,
-        status: EventStatus,
-        available_at: float | None,
-        trace: JSON | None,
-        reason: str | None,
-        now: float,
-        count_attempt: bool,
-    ) -> None:
+    async def _end(self, ending: Ending) -> None:
         raise NotImplementedError
 
     async def finish(
@@ -234,7 +239,7 @@ class EndsAttempts:
         now: float,
         count_attempt: bool = True,
     ) -> None:
-        await self._end(event_id, owner, status, None, trace, reason, now, count_attempt)
+        await self._end(Ending(event_id, owner, status, None, trace, reason, now, count_attempt))
 
     async def retry_later(
         self,
@@ -247,7 +252,9 @@ class EndsAttempts:
         now: float,
         count_attempt: bool,
     ) -> None:
-        await self._end(event_id, owner, "pending", available_at, trace, reason, now, count_attempt)
+        await self._end(
+            Ending(event_id, owner, "pending", available_at, trace, reason, now, count_attempt)
+        )
 
 
 def shown_url(url: str) -> str:

@@ -36,6 +36,8 @@ class PgChannel:
         self._settings = dict(server_settings)
         self._timeout = connect_timeout
         self._connection: Any = None
+        #: Between open and close: a lost connection is to be won back.
+        self._listening = False
         self._tried_at = float("-inf")
         self._subscribers: list[Callable[[str], None]] = []
 
@@ -45,8 +47,10 @@ class PgChannel:
 
     async def open(self) -> None:
         self._connection = await self._listen()
+        self._listening = True
 
     async def close(self) -> None:
+        self._listening = False
         connection, self._connection = self._connection, None
         if connection is not None:
             await connection.close()
@@ -55,7 +59,7 @@ class PgChannel:
         """Win the channel back if its connection was lost: without it, this
         runner would miss other runners' schema changes for good.  Tried at
         most every :data:`LISTEN_RETRY` seconds."""
-        if self._connection is not None and not self._connection.is_closed():
+        if not self._listening or not self._connection.is_closed():
             return
         started = time.monotonic()
         if started - self._tried_at < LISTEN_RETRY:

@@ -11,25 +11,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
-from attio_automate.store.base import JSON, EventStatus, NewEvent
-
-
-@dataclass(frozen=True)
-class Ending:
-    """One attempt at an event ended: how, and what the event becomes."""
-
-    event_id: int
-    owner: str
-    status: EventStatus
-    #: When a pending event may be tried again (None leaves it as it is).
-    available_at: float | None
-    trace: JSON | None
-    reason: str | None
-    now: float
-    count_attempt: bool
+from attio_automate.store.base import Ending, NewEvent
 
 
 async def insert_events(connection: Any, events: Sequence[NewEvent]) -> set[str]:

@@ -25,9 +25,9 @@ from attio_automate.errors import StoreUnavailable
 from attio_automate.store import pg_reads
 from attio_automate.store.base import (
     JSON,
+    Ending,
     EndsAttempts,
     EventFilter,
-    EventStatus,
     LedgerEntry,
     NewEvent,
     Slot,
@@ -38,7 +38,7 @@ from attio_automate.store.batching import GroupCommit, Pending
 from attio_automate.store.migrations import migrate_postgres
 from attio_automate.store.pg_channel import CHANNEL, PgChannel
 from attio_automate.store.pg_reads import COLUMNS, event_from_row
-from attio_automate.store.pg_writes import Ending, end_attempts, insert_events
+from attio_automate.store.pg_writes import end_attempts, insert_events
 
 log = logging.getLogger("attio_automate.store.postgres")
 
@@ -64,8 +64,10 @@ class PostgresStore(EndsAttempts):
         self._min = min_size
         self._max = max_size
         self._pool: Any = None
-        self._channel: PgChannel | None = None
-        self._subscribers: list[Callable[[str], None]] = []
+        # Connects when the store opens; subscribers may come before that.
+        self._channel = PgChannel(
+            self.url, server_settings=self._settings(), connect_timeout=CONNECT_TIMEOUT
+        )
         self._inserts: GroupCommit[list[NewEvent]] = GroupCommit(self._insert_batch)
         self._endings: GroupCommit[Ending] = GroupCommit(self._end_batch)
         #: Events this store inserted since it last had the inbox analyzed.
@@ -79,8 +81,11 @@ class PostgresStore(EndsAttempts):
             await self.close()
             raise StoreUnavailable(shown_url(self.url), exc) from exc
 
+    def _settings(self) -> dict[str, str]:
+        return {"search_path": self.search_path} if self.search_path else {}
+
     async def _open(self) -> None:
-        settings = {"search_path": self.search_path} if self.search_path else {}
+        settings = self._settings()
         # Plan each statement for the table as it is now: a plan cached while
         # the inbox was nearly empty turned claims quadratic once a burst
         # filled it (before autoanalyze gets to it).
@@ -101,17 +106,10 @@ class PostgresStore(EndsAttempts):
         )
         async with self._pool.acquire() as connection:
             await migrate_postgres(connection)
-        self._channel = PgChannel(
-            self.url, server_settings=settings, connect_timeout=CONNECT_TIMEOUT
-        )
-        for callback in self._subscribers:
-            self._channel.subscribe(callback)
         await self._channel.open()
 
     async def close(self) -> None:
-        channel, self._channel = self._channel, None
-        if channel is not None:
-            await channel.close()
+        await self._channel.close()
         if self._pool is not None:
             await self._pool.close()
             self._pool = None
@@ -144,8 +142,7 @@ class PostgresStore(EndsAttempts):
 
     async def claim(self, owner: str, *, limit: int, lease: float, now: float) -> list[StoredEvent]:
         await self._keep_statistics()
-        if self._channel is not None:
-            await self._channel.keep_listening()
+        await self._channel.keep_listening()
         rows = await self._pool.fetch(
             f"""WITH candidates AS (
                 SELECT i.id FROM inbox AS i
@@ -193,20 +190,8 @@ class PostgresStore(EndsAttempts):
             owner,
         )
 
-    async def _end(
-        self,
-        event_id: int,
-        owner: str,
-        status: EventStatus,
-        available_at: float | None,
-        trace: JSON | None,
-        reason: str | None,
-        now: float,
-        count_attempt: bool,
-    ) -> None:
-        await self._endings.submit(
-            Ending(event_id, owner, status, available_at, trace, reason, now, count_attempt)
-        )
+    async def _end(self, ending: Ending) -> None:
+        await self._endings.submit(ending)
 
     async def _end_batch(self, batch: Sequence[Pending[Ending]]) -> None:
         """Attempts that end together share one transaction and one commit."""
@@ -345,9 +330,7 @@ class PostgresStore(EndsAttempts):
         await self._pool.execute("SELECT pg_notify($1, $2)", CHANNEL, message)
 
     def subscribe(self, callback: Callable[[str], None]) -> None:
-        self._subscribers.append(callback)
-        if self._channel is not None:
-            self._channel.subscribe(callback)
+        self._channel.subscribe(callback)
 
     async def sweep(self, *, finished_before: float) -> int:
         async with self._pool.acquire() as connection, connection.transaction():

@@ -23,9 +23,9 @@ from attio_automate.errors import StoreUnavailable
 from attio_automate.store import sqlite_reads
 from attio_automate.store.base import (
     JSON,
+    Ending,
     EndsAttempts,
     EventFilter,
-    EventStatus,
     LedgerEntry,
     NewEvent,
     Slot,
@@ -179,37 +179,28 @@ class SQLiteStore(EndsAttempts):
 
         await self._write(renew)
 
-    async def _end(
-        self,
-        event_id: int,
-        owner: str,
-        status: EventStatus,
-        available_at: float | None,
-        trace: JSON | None,
-        reason: str | None,
-        now: float,
-        count_attempt: bool,
-    ) -> None:
-        finished = None if status == "pending" else now
+    async def _end(self, ending: Ending) -> None:
+        e = ending
+        finished = None if e.status == "pending" else e.now
 
         def end(connection: sqlite3.Connection) -> None:
             connection.execute(
                 "UPDATE inbox SET status = ?, attempts = attempts + ?, "
                 "available_at = COALESCE(?, available_at), lease_owner = NULL, "
                 "lease_until = NULL, finished_at = ?, reason = ?, force = 0 WHERE id = ?",
-                (status, 1 if count_attempt else 0, available_at, finished, reason, event_id),
+                (e.status, int(e.count_attempt), e.available_at, finished, e.reason, e.event_id),
             )
             connection.execute(
                 "INSERT INTO attempts (event_id, owner, finished_at, status, reason) "
                 "VALUES (?, ?, ?, ?, ?)",
-                (event_id, owner, now, status, reason),
+                (e.event_id, e.owner, e.now, e.status, e.reason),
             )
-            if trace is not None:
+            if e.trace is not None:
                 connection.execute(
                     "INSERT INTO traces (event_id, trace, updated_at) VALUES (?, ?, ?) "
                     "ON CONFLICT (event_id) DO UPDATE SET trace = excluded.trace, "
                     "updated_at = excluded.updated_at",
-                    (event_id, json.dumps(trace, default=str), now),
+                    (e.event_id, json.dumps(e.trace, default=str), e.now),
                 )
 
         await self._write(end)
