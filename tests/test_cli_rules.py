@@ -146,4 +146,6 @@ def test_installed_example_plugins_are_listed() -> None:
     assert "company_linker.link_company" in [
         a["name"] for a in listing["company_linker"]["actions"]
     ]
-    assert listing["jsonl_log"]["hooks"] == "action_finished, handle_event, shutdown, startup"
+    assert listing["jsonl_log"]["hooks"] == (
+        "action_finished, handle_event, shutdown, startup, wanted_events"
+    )

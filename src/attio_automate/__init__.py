@@ -13,6 +13,8 @@ from attio_automate.bus import (
     ActionOutcome,
     AppContext,
     EventContext,
+    Interest,
+    PlannedAction,
     RegisterAction,
     hookimpl,
 )
@@ -24,6 +26,8 @@ from attio_automate.errors import (
     AttioOutcomeUnknown,
     AttioTransportError,
     AttioUnavailable,
+    StoreError,
+    TemplateProblem,
 )
 
 __all__ = [
@@ -41,9 +45,13 @@ __all__ = [
     "BreakerPolicy",
     "ClientSettings",
     "EventContext",
+    "Interest",
+    "PlannedAction",
     "RateLimits",
     "RegisterAction",
     "RetryPolicy",
     "SchemaCache",
+    "StoreError",
+    "TemplateProblem",
     "hookimpl",
 ]

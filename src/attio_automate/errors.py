@@ -11,6 +11,9 @@
         │   └── AttioOutcomeUnknown    a non-idempotent write may or may not have happened
         └── AttioUnavailable           the circuit breaker is open: Attio is not called
     ├── ActionError                    an action cannot run as asked (permanent)
+    ├── TemplateProblem                a rule's template does not parse, names the unknown,
+    │                                  or fails to render (permanent)
+    ├── StoreError                     the store failed mid-operation (retry later)
     └── ConfigError                    a rules file, plugin or setting is wrong
         └── StoreUnavailable           the store's URL leads nowhere usable
 
@@ -153,6 +156,22 @@ class ActionError(AttioAutomateError):
     on, an unknown action).  Permanent: retrying the same input fails again."""
 
     retryable = False
+
+
+class TemplateProblem(AttioAutomateError):
+    """A rule's template that does not parse, names something unknown, or
+    fails to render (any error while rendering, not only Jinja's own).
+    Permanent: the same template fails the same way on the same record."""
+
+    retryable = False
+
+
+class StoreError(AttioAutomateError):
+    """The store failed in the middle of an operation (a lost connection, a
+    locked or full database).  Retryable: the store may be back later, and an
+    event whose ledger write failed has not lost its place in the inbox."""
+
+    retryable = True
 
 
 class ConfigError(AttioAutomateError):

@@ -51,7 +51,7 @@ def load_plugins(
             [f"plugin {f.plugin} failed to register its actions: {f.error}" for f in failures]
         )
     if rules_path is not None:
-        engine.replace(load_rules_file(rules_path, registry=actions, env=engine.env))
+        engine.replace(load_rules_file(rules_path, registry=actions))
     return Plugins(bus, actions, engine)
 
 

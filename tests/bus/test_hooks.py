@@ -13,10 +13,16 @@ from attio_automate.attio.client import AttioClient
 from attio_automate.attio.schema import SchemaCache
 from attio_automate.bus import hookspecs
 from attio_automate.bus.bus import HookBus
-from attio_automate.bus.context import ActionContext, ActionOutcome, AppContext, EventContext
+from attio_automate.bus.context import (
+    ActionContext,
+    ActionOutcome,
+    AppContext,
+    EventContext,
+    Interest,
+)
 from attio_automate.bus.manager import build_plugin_manager
 from attio_automate.events import AttioEvent
-from attio_automate.runtime import build_processor, load_plugins
+from attio_automate.runtime import Plugins, build_processor, load_plugins
 from attio_automate.testing import FakeAttio
 
 pytestmark = pytest.mark.anyio
@@ -85,7 +91,6 @@ class Recorder:
         event.plan(
             "recorder.echo",
             {"text": event.record["name"]["first_name"]},  # type: ignore[index]
-            source="recorder",
         )
 
     @hookspecs.hookimpl
@@ -112,7 +117,6 @@ async def run_one(fake: FakeAttio, client: AttioClient, *plugins: object) -> Any
     from attio_automate.actions.registry import ActionRegistry
     from attio_automate.rules.engine import RulesEngine
     from attio_automate.rules.model import RuleSet
-    from attio_automate.runtime import Plugins
 
     manager = build_plugin_manager(builtins=[builtin, *plugins], entry_points=False)
     bus = HookBus(manager)
@@ -160,22 +164,29 @@ async def test_hook_handle_event(fake_attio: FakeAttio, attio_client: AttioClien
     result = await run_one(fake_attio, attio_client, recorder, Broken())
     assert ("handle_event", "record.created") in recorder.calls
     # the broken plugin's error is in the trace; the recorder still acted
+    errors = result.trace()["errors"]
     assert {
         "plugin": "broken",
         "hook": "handle_event",
         "error": "RuntimeError: broken plugin",
-    } in result.trace()["errors"]
-    assert result.status == "done"
-    assert result.outcomes[0].result == {"echo": "Ada", "key": "k:recorder:0"}
+        "retryable": False,
+        "permanent": True,
+    } in errors
+    assert result.outcomes[0].result == {"echo": "Ada", "key": result.outcomes[0].planned.key}
+    # the plan is credited to the plugin that made it, by the bus
+    assert result.outcomes[0].planned.source == "recorder"
+    # a plugin bug is permanent: the event goes to the dead letter, saying why
+    assert result.status == "failed"
+    assert result.reason == "plugin broken: RuntimeError: broken plugin"
 
 
 async def test_hook_action_finished(fake_attio: FakeAttio, attio_client: AttioClient) -> None:
     recorder = Recorder()
     result = await run_one(fake_attio, attio_client, Broken(), recorder)
-    assert (
-        "action_finished",
-        ("recorder.echo", "done", {"echo": "Ada", "key": "k:recorder:0"}),
-    ) in recorder.calls
+    key = result.outcomes[0].planned.key
+    assert ("action_finished", ("recorder.echo", "done", {"echo": "Ada", "key": key})) in (
+        recorder.calls
+    )
     assert any(e["hook"] == "action_finished" for e in result.trace()["errors"])
 
 
@@ -248,3 +259,177 @@ def test_duplicate_action_names_are_refused(tmp_path: Path) -> None:
     )
     with pytest.raises(ConfigError, match="registered twice"):
         load_plugins(plugin_paths=[plugin], entry_points=False)
+
+
+class Picky:
+    """Wants new people only, and says so."""
+
+    PLUGIN_NAME = "picky"
+
+    def __init__(self) -> None:
+        self.seen: list[str] = []
+
+    @hookspecs.hookimpl
+    def wanted_events(self) -> Interest:
+        return Interest(event_types=("record.created",), objects=("people",))
+
+    @hookspecs.hookimpl
+    def handle_event(self, event: EventContext) -> None:
+        self.seen.append(event.object or "")
+
+
+async def test_hook_wanted_events(fake_attio: FakeAttio, attio_client: AttioClient) -> None:
+    from attio_automate.actions.registry import ActionRegistry
+    from attio_automate.rules.engine import RulesEngine
+    from attio_automate.rules.model import RuleSet
+
+    picky = Picky()
+    bus = HookBus(build_plugin_manager(builtins=[picky], entry_points=False))
+    actions, _ = ActionRegistry.from_bus(bus)
+    processor = build_processor(Plugins(bus, actions, RulesEngine(RuleSet())), attio=attio_client)
+    w = fake_attio.workspace
+    company = w.create_record("companies", {"name": "Initech"})
+    person = w.create_record("people", {"name": "Ada Lovelace"})
+    await processor.schema.attributes("objects", "companies")
+    await processor.schema.attributes("objects", "people")
+    before = len(fake_attio.requests)
+    unwanted = AttioEvent(
+        "record.created", {"object_id": w.objects["companies"].id, "record_id": company.id}
+    )
+    result = await processor.process(unwanted, key="c")
+    assert (result.status, result.reason) == ("done", "no rule or plugin wants this event")
+    assert len(fake_attio.requests) == before  # not fetched
+    assert picky.seen == []
+    wanted = AttioEvent(
+        "record.created", {"object_id": w.objects["people"].id, "record_id": person.id}
+    )
+    result = await processor.process(wanted, key="p")
+    assert result.status == "done"
+    assert picky.seen == ["people"]
+    assert result.context is not None
+    assert result.context.record is not None  # Interest(record=True): fetched
+    assert len(fake_attio.requests) == before + 1
+
+
+def test_register_arguments_are_documented() -> None:
+    from attio_automate.bus.context import RegisterAction
+
+    section = DOCS.read_text().split("### `register_actions", 1)[1].split("\n### ", 1)[0]
+    params = list(inspect.signature(RegisterAction.__call__).parameters)[1:]
+    assert {"idempotent", "reconcile", "identity"} <= set(params)
+    missing = [p for p in params if f"- `{p}`:" not in section]
+    assert missing == []
+
+
+def test_hookspec_docstrings_document_every_parameter() -> None:
+    missing = []
+    for name in hook_names():
+        function = getattr(hookspecs, name)
+        for param in inspect.signature(function).parameters:
+            if f":param {param}:" not in (function.__doc__ or ""):
+                missing.append(f"{name}({param})")
+    assert missing == []
+
+
+class Order:
+    """Calls are recorded in one list shared by the plugins below."""
+
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+
+
+def ordered_plugins(order: Order) -> list[object]:
+    class Early:
+        PLUGIN_NAME = "early"
+
+        @hookspecs.hookimpl(tryfirst=True)
+        def startup(self, app: AppContext) -> None:
+            order.calls.append("early")
+
+    class Late:
+        PLUGIN_NAME = "late"
+
+        @hookspecs.hookimpl(trylast=True)
+        def startup(self, app: AppContext) -> None:
+            order.calls.append("late")
+
+    class Wrapper:
+        PLUGIN_NAME = "wrapper"
+
+        @hookspecs.hookimpl(wrapper=True)
+        def startup(self, app: AppContext) -> Any:
+            order.calls.append("before")
+            result = yield
+            order.calls.append("after")
+            return result
+
+    class Failing:
+        PLUGIN_NAME = "failing"
+
+        @hookspecs.hookimpl
+        def startup(self, app: AppContext) -> None:
+            order.calls.append("failing")
+            raise RuntimeError("startup broke")
+
+    return [Late(), Failing(), Wrapper(), Early()]
+
+
+async def test_hooks_run_through_pluggy_with_wrappers_order_and_tracing(
+    attio_client: AttioClient,
+) -> None:
+    order = Order()
+    manager = build_plugin_manager(builtins=ordered_plugins(order), entry_points=False)
+    traced: list[str] = []
+    manager.trace.root.setwriter(traced.append)
+    undo = manager.enable_tracing()
+    failures = await HookBus(manager).call(
+        "startup", app=AppContext(attio_client, SchemaCache(attio_client))
+    )
+    undo()
+    # tryfirst first, trylast last, the wrapper around them all, and the
+    # failing plugin in between without stopping the late one
+    assert order.calls == ["before", "early", "failing", "late", "after"]
+    assert [(f.plugin, f.hook, str(f.error)) for f in failures] == [
+        ("failing", "startup", "startup broke")
+    ]
+    assert any("startup" in line for line in traced)
+
+
+async def test_firstresult_hooks_stop_at_the_first_answer() -> None:
+    class Spec:
+        @hookspecs.hookspec(firstresult=True)
+        def pick(self) -> Any:
+            """A hook for this test: the first answer wins."""
+
+    class First:
+        @hookspecs.hookimpl(tryfirst=True)
+        def pick(self) -> Any:
+            raise ValueError("no answer from me")
+
+    class Second:
+        @hookspecs.hookimpl
+        async def pick(self) -> Any:
+            return "second"
+
+    class Third:
+        @hookspecs.hookimpl(trylast=True)
+        def pick(self) -> Any:
+            raise AssertionError("never asked: the second answered")
+
+    manager = build_plugin_manager(entry_points=False)
+    manager.add_hookspecs(Spec)
+    for plugin in (First(), Second(), Third()):
+        manager.register(plugin)
+    results, failures = await HookBus(manager).call_for_results("pick")
+    assert results == ["second"]
+    assert [str(f.error) for f in failures] == ["no answer from me"]
+
+
+def test_guarded_plugins_are_still_themselves() -> None:
+    recorder = Recorder()
+    manager = build_plugin_manager(builtins=[recorder], entry_points=False)
+    assert manager.is_registered(recorder)
+    assert manager.get_plugin("recorder") is recorder
+    assert HookBus(manager).plugin("recorder") is recorder
+    assert manager.unregister(recorder) is recorder
+    assert not manager.is_registered(recorder)

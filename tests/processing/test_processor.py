@@ -10,6 +10,7 @@ import pytest
 from attio_automate.attio.breaker import BreakerPolicy
 from attio_automate.attio.client import AttioClient, ClientSettings
 from attio_automate.attio.retry import RetryPolicy
+from attio_automate.bus.context import params_digest
 from attio_automate.events import AttioEvent
 from attio_automate.processing.processor import EventProcessor, MemoryLedger
 from attio_automate.runtime import build_processor, load_plugins
@@ -76,7 +77,8 @@ async def test_updated_event_sees_changed_and_previous(
     assert result.context is not None
     assert (result.context.changed, result.context.previous) == ("stage", "Lead")
     assert result.outcomes[0].planned.params["title"] == "Lead to In Progress"
-    assert result.outcomes[0].planned.key == "e1:stage-change:0"
+    planned = result.outcomes[0].planned
+    assert planned.key == f"e1:stage-change:add_note:{params_digest(planned.params)}"
 
 
 async def test_ledger_skips_actions_already_done(
@@ -202,7 +204,8 @@ async def test_interrupted_create_is_reconciled_not_repeated(
     first = await proc.process(event, key="e", ledger=ledger)
     assert first.status == "done"
     # A crash after Attio answered but before the ledger was written:
-    ledger.entries["e:stage-change:0"] = LedgerEntry("e:stage-change:0", "intent", "add_note", None)
+    key = first.outcomes[0].planned.key
+    ledger.entries[key] = LedgerEntry(key, "intent", "add_note", None)
     notes = sum(
         1 for r in fake_attio.requests if r["method"] == "POST" and r["path"] == "/v2/notes"
     )
@@ -216,7 +219,7 @@ async def test_interrupted_create_is_reconciled_not_repeated(
     )
 
     # An intent for a note that never reached Attio: it is made once now.
-    ledger.entries["e:stage-change:0"] = LedgerEntry("e:stage-change:0", "intent", "add_note", None)
+    ledger.entries[key] = LedgerEntry(key, "intent", "add_note", None)
     w.notes.clear()
     third = await proc.process(event, key="e", ledger=ledger)
     assert third.outcomes[0].status == "done"

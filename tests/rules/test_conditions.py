@@ -6,9 +6,9 @@ import pytest
 
 from attio_automate.rules.conditions import holds, lookup
 from attio_automate.rules.model import FieldCondition, Group, TemplateCondition
-from attio_automate.rules.templates import TemplateProblem, make_environment, render_params
+from attio_automate.rules.templates import TemplateProblem, Templates
 
-ENV = make_environment()
+ENV = Templates()
 CONTEXT: dict[str, Any] = {
     "record": {
         "job_title": "Co-Founder & CEO",
@@ -69,17 +69,16 @@ def test_undefined_names_in_templates_are_errors() -> None:
     with pytest.raises(TemplateProblem, match="nickname"):
         holds(TemplateCondition("{{ record.nickname }}"), CONTEXT, ENV)
     with pytest.raises(TemplateProblem):
-        render_params(ENV, {"title": "Hi {{ record.nickname }}"}, CONTEXT)
+        ENV.render_params({"title": "Hi {{ record.nickname }}"}, CONTEXT)
 
 
 def test_the_sandbox_refuses_unsafe_attribute_access() -> None:
     with pytest.raises(TemplateProblem):
-        render_params(ENV, {"x": "{{ record.__class__.__mro__ }}"}, CONTEXT)
+        ENV.render_params({"x": "{{ record.__class__.__mro__ }}"}, CONTEXT)
 
 
 def test_whole_expressions_keep_their_type() -> None:
-    rendered = render_params(
-        ENV,
+    rendered = ENV.render_params(
         {
             "n": "{{ record.value * 2 }}",
             "s": "v={{ record.value }}",

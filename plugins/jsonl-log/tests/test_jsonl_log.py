@@ -62,8 +62,9 @@ async def test_events_and_actions_become_json_lines(
     assert (done["action"], done["status"], done["key"]) == (
         "add_note",
         "done",
-        "delivery-1:0:note-everyone:0",
+        result.outcomes[0].planned.key,
     )
+    assert done["key"].startswith("delivery-1:0:note-everyone:add_note:")
     assert (failed["action"], failed["status"]) == ("add_to_list", "failed")
     assert failed["error"]["attio"]["code"] == "value_not_found"
 

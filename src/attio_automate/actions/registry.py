@@ -16,7 +16,8 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 
 from attio_automate.bus.bus import HookBus, HookFailure
-from attio_automate.bus.context import ActionFn, ReconcileFn
+from attio_automate.bus.context import ActionFn, IdentityFn, ReconcileFn
+from attio_automate.bus.guard import current_plugin
 from attio_automate.errors import ActionError
 
 _NAME = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)?$")
@@ -36,6 +37,8 @@ class ActionDef:
     idempotent: bool
     #: For non-idempotent actions: did an interrupted run happen after all?
     reconcile: ReconcileFn | None
+    #: What makes two runs the same action, when not all of its parameters.
+    identity: IdentityFn | None
     validator: Draft202012Validator = field(repr=False, compare=False, hash=False)
 
 
@@ -48,35 +51,35 @@ class ActionRegistry:
     @classmethod
     def from_bus(cls, bus: HookBus) -> tuple[ActionRegistry, list[HookFailure]]:
         """Ask every plugin to register its actions; return the registry and
-        the plugins that failed to (a failure does not stop the others)."""
+        the plugins that failed to (a failure does not stop the others).
+
+        The hook is called through pluggy; the bus knows which plugin is
+        registering, so an action is always credited to its own plugin.
+        """
         registry = cls()
-        failures: list[HookFailure] = []
-        for impl in reversed(bus.manager.hook.register_actions.get_hookimpls()):
 
-            def register(
-                name: str,
-                fn: ActionFn,
-                *,
-                schema: Mapping[str, Any] | None = None,
-                description: str = "",
-                idempotent: bool = False,
-                reconcile: ReconcileFn | None = None,
-                _plugin: str = impl.plugin_name,
-            ) -> None:
-                registry.add(
-                    name,
-                    fn,
-                    schema=schema,
-                    description=description,
-                    plugin=_plugin,
-                    idempotent=idempotent,
-                    reconcile=reconcile,
-                )
+        def register(
+            name: str,
+            fn: ActionFn,
+            *,
+            schema: Mapping[str, Any] | None = None,
+            description: str = "",
+            idempotent: bool = False,
+            reconcile: ReconcileFn | None = None,
+            identity: IdentityFn | None = None,
+        ) -> None:
+            registry.add(
+                name,
+                fn,
+                schema=schema,
+                description=description,
+                plugin=current_plugin() or "",
+                idempotent=idempotent,
+                reconcile=reconcile,
+                identity=identity,
+            )
 
-            try:
-                impl.function(register)
-            except Exception as exc:
-                failures.append(HookFailure(impl.plugin_name, "register_actions", exc))
+        failures = bus.call_sync("register_actions", register=register)
         return registry, failures
 
     def add(
@@ -89,6 +92,7 @@ class ActionRegistry:
         plugin: str = "",
         idempotent: bool = False,
         reconcile: ReconcileFn | None = None,
+        identity: IdentityFn | None = None,
     ) -> None:
         """Register one action; a bad name, schema or a duplicate raises ``ActionError``."""
         if not _NAME.match(name):
@@ -113,8 +117,16 @@ class ActionRegistry:
             plugin,
             idempotent,
             reconcile,
+            identity,
             Draft202012Validator(schema),
         )
+
+    def identity(self, name: str, params: Mapping[str, Any]) -> str | None:
+        """The action's own identity for ``params``, if it declared one."""
+        action = self._actions.get(name)
+        if action is None or action.identity is None:
+            return None
+        return action.identity(params)
 
     def get(self, name: str) -> ActionDef | None:
         return self._actions.get(name)

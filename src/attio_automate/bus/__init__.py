@@ -1,12 +1,13 @@
 """The hook bus: pluggy hook specs, the plugin manager, and async calling."""
 
-from attio_automate.bus.bus import HookBus, HookFailure
+from attio_automate.bus.bus import HookBus, HookFailure, await_me_maybe
 from attio_automate.bus.context import (
     ActionContext,
     ActionFn,
     ActionOutcome,
     AppContext,
     EventContext,
+    Interest,
     PlannedAction,
     RegisterAction,
     Trace,
@@ -23,10 +24,12 @@ __all__ = [
     "EventContext",
     "HookBus",
     "HookFailure",
+    "Interest",
     "PlannedAction",
     "PluginLoadError",
     "RegisterAction",
     "Trace",
+    "await_me_maybe",
     "build_plugin_manager",
     "hookimpl",
 ]

@@ -1,70 +1,83 @@
-"""The hook bus: calls every plugin's implementation, awaits the async ones,
-and keeps one plugin's failure from stopping the others."""
+"""The hook bus: calls hooks through pluggy, awaits what async implementations
+return in one place, and hands back the failures instead of raising them."""
 
 from __future__ import annotations
 
 import inspect
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import pluggy
 
-JSON = dict[str, Any]
+from attio_automate.bus.guard import HookFailure, StandIn, collecting
+
+__all__ = ["HookBus", "HookFailure", "await_me_maybe"]
 
 
-@dataclass(frozen=True)
-class HookFailure:
-    """One plugin's implementation raised."""
-
-    plugin: str
-    hook: str
-    error: BaseException
-
-    def to_json(self) -> JSON:
-        return {
-            "plugin": self.plugin,
-            "hook": self.hook,
-            "error": f"{type(self.error).__name__}: {self.error}",
-        }
+async def await_me_maybe(value: Any) -> Any:
+    """``value``, awaited if it is awaitable: hooks may be sync or async."""
+    if inspect.isawaitable(value):
+        return await value
+    return value
 
 
 class HookBus:
-    """Calls hooks on a plugin manager.
+    """Calls hooks on a plugin manager built by :func:`build_plugin_manager`.
 
-    Implementations run in pluggy's order (``tryfirst``/``trylast`` honoured,
-    otherwise the last registered first).  The awaitables that ``async``
-    implementations return are awaited here, one after the other.
+    Calls go through ``manager.hook.<name>(...)``: pluggy orders the
+    implementations (``tryfirst``/``trylast``, else the last registered
+    first), runs wrappers and tracing, and stops at the first result of a
+    ``firstresult`` hook.  Implementations are guarded (see
+    :mod:`attio_automate.bus.guard`): one that raises is reported and the
+    others still run.
     """
 
     def __init__(self, manager: pluggy.PluginManager) -> None:
         self.manager = manager
 
     async def call(self, hook: str, **kwargs: Any) -> list[HookFailure]:
-        """Call every implementation of ``hook``; return the failures."""
-        failures: list[HookFailure] = []
-        caller = getattr(self.manager.hook, hook)
-        for impl in reversed(caller.get_hookimpls()):
-            try:
-                result = impl.function(*[kwargs[name] for name in impl.argnames])
-                if inspect.isawaitable(result):
-                    await result
-            except Exception as exc:
-                failures.append(HookFailure(impl.plugin_name, hook, exc))
+        """Call ``hook``, awaiting async implementations one after the other;
+        return the failures."""
+        _, failures = await self.call_for_results(hook, **kwargs)
         return failures
+
+    async def call_for_results(
+        self, hook: str, **kwargs: Any
+    ) -> tuple[list[Any], list[HookFailure]]:
+        """Call ``hook``; return what the implementations returned (awaited,
+        without the Nones; one value or none for a ``firstresult`` hook) and
+        the failures."""
+        caller = getattr(self.manager.hook, hook)
+        with collecting() as failures:
+            try:
+                returned = caller(**kwargs)
+            except Exception as exc:
+                # Only a wrapper can get here: implementations are guarded.
+                failures.append(HookFailure("(hook wrapper)", hook, exc))
+                returned = None
+            results = []
+            for value in _as_list(caller, returned):
+                value = await await_me_maybe(value)
+                if value is not None:
+                    results.append(value)
+        return results, failures
 
     def call_sync(self, hook: str, **kwargs: Any) -> list[HookFailure]:
         """Like :meth:`call` for hooks that must not be async (``register_actions``)."""
-        failures: list[HookFailure] = []
         caller = getattr(self.manager.hook, hook)
-        for impl in reversed(caller.get_hookimpls()):
+        with collecting() as failures:
             try:
-                result = impl.function(*[kwargs[name] for name in impl.argnames])
-                if inspect.isawaitable(result):
-                    _close(result)
-                    raise TypeError(f"{hook} must not be async")
+                returned = caller(**kwargs)
             except Exception as exc:
-                failures.append(HookFailure(impl.plugin_name, hook, exc))
+                failures.append(HookFailure("(hook wrapper)", hook, exc))
+                returned = None
+            if any(inspect.isawaitable(value) for value in _as_list(caller, returned)):
+                for value in _as_list(caller, returned):
+                    _close(value)
+                for impl in caller.get_hookimpls():
+                    if inspect.iscoroutinefunction(inspect.unwrap(impl.function)):
+                        error = TypeError(f"{hook} must not be async")
+                        failures.append(HookFailure(impl.plugin_name, hook, error))
         return failures
 
     def plugins(self) -> list[tuple[str, list[str]]]:
@@ -74,6 +87,18 @@ class HookBus:
             hooks = sorted(c.name for c in self.manager.get_hookcallers(plugin) or [])
             found.append((name, hooks))
         return sorted(found)
+
+    def plugin(self, name: str) -> object | None:
+        """The plugin registered as ``name`` (itself, not its guard)."""
+        found = self.manager.get_plugin(name)
+        return found.plugin if isinstance(found, StandIn) else found
+
+
+def _as_list(caller: Any, returned: Any) -> list[Any]:
+    spec = caller.spec
+    if spec is not None and spec.opts.get("firstresult"):
+        return [] if returned is None else [returned]
+    return list(returned or [])
 
 
 def _close(awaitable: Any) -> None:

@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import builtins
+import hashlib
+import json
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from fnmatch import fnmatchcase
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
+from attio_automate.bus.guard import current_plugin
 from attio_automate.events import AttioEvent
 
 if TYPE_CHECKING:
@@ -16,18 +21,63 @@ if TYPE_CHECKING:
 JSON = dict[str, Any]
 
 
+def params_digest(params: Mapping[str, Any]) -> str:
+    """A short digest of an action's rendered parameters: equal parameters,
+    equal digest, whatever the order of their keys."""
+    text = json.dumps(params, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class Interest:
+    """Which events a plugin's ``handle_event`` wants (see ``wanted_events``).
+
+    ``event_types`` are globs (``record.*``); ``objects`` object slugs (for
+    list-entry events the parent object's slug or the list's own), ``lists``
+    list slugs; None leaves that open.  ``record`` says whether the plugin
+    reads the record or entry: only then is it fetched from Attio.
+    """
+
+    event_types: tuple[str, ...] = ("*",)
+    objects: tuple[str, ...] | None = None
+    lists: tuple[str, ...] | None = None
+    record: bool = True
+
+    def matches(self, event_type: str, object: str | None, list: str | None) -> bool:
+        """Whether an event of ``event_type`` about ``object``/``list`` is wanted."""
+        if not any(fnmatchcase(event_type, pattern) for pattern in self.event_types):
+            return False
+        if self.objects is not None and object not in self.objects and list not in self.objects:
+            return False
+        return self.lists is None or list in self.lists
+
+
+def _same_identity(key: str, base: str) -> bool:
+    """Whether ``key`` is ``base`` or its n-th repetition (``base#n``)."""
+    if key == base:
+        return True
+    return key.startswith(base + "#") and key[len(base) + 1 :].isdigit()
+
+
 @dataclass(frozen=True)
 class PlannedAction:
     """An action a rule or plugin decided on, not yet run.
 
-    ``key`` is unique per event, source and position (event key + source +
-    index), so a retried event can skip what already happened.
+    ``key`` is the action's identity in the ledger: the event's key, the
+    source (rule or plugin), the action and what makes it this action (a
+    digest of its rendered parameters, or an explicit key), plus ``#n`` for
+    the n-th identical plan.  A retried or replayed event skips an action
+    only when the ledger holds this very key as done: an action that is
+    still planned the same way is never repeated, and a new or changed one
+    runs.  ``legacy_key`` is the positional key (``event:source:index``) that
+    ledgers written before identities used.
     """
 
     key: str
     action: str
     params: Mapping[str, Any]
     source: str
+    legacy_key: str | None = None
 
 
 @dataclass
@@ -68,25 +118,62 @@ class EventContext:
     changed: str | None = None
     previous: Any = None
     gone: bool = False
+    #: Whether any plugin or rule wants this event (otherwise nobody is asked).
+    wanted: bool = True
+    #: When the runner received the event (epoch seconds): ``now()`` in
+    #: templates, so a retry renders the same parameters as the first try.
+    received_at: float = 0.0
+    #: Whether the record (or entry) was fetched: only when a plugin or rule
+    #: that needs it wants this event.
+    fetched: bool = False
     plans: builtins.list[PlannedAction] = field(default_factory=builtins.list)
     trace: Trace = field(default_factory=Trace)
     #: Plugin settings from the configuration, by plugin name.
     settings: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    #: An action's own identity for its parameters (see ``register(identity=)``).
+    identify: Callable[[str, Mapping[str, Any]], str | None] | None = None
 
     def settings_for(self, plugin: str) -> Mapping[str, Any]:
         """This plugin's settings (empty when it has none)."""
         return self.settings.get(plugin, {})
 
-    def plan(self, action: str, params: Mapping[str, Any], *, source: str) -> PlannedAction:
+    def plan(
+        self,
+        action: str,
+        params: Mapping[str, Any],
+        *,
+        key: str | None = None,
+        source: str | None = None,
+    ) -> PlannedAction:
         """Ask for ``action`` to run with ``params`` once this event's plugins are done.
 
-        ``source`` names the rule or plugin asking; its n-th plan for this
-        event gets the key ``{event key}:{source}:{n}``.
+        The plan is credited to the plugin whose hook is running (the bus
+        knows it); ``source`` is for plugins that decide on behalf of named
+        parts of themselves (the rules engine names each rule).  ``key``
+        names what makes this action itself when its parameters do not
+        (parameters that hold a time, say): a retry skips the action only
+        when the ledger has the same action with the same key, or with the
+        same parameters when there is no key.
         """
+        source = source or current_plugin() or "unknown"
+        params = dict(params)
+        identity = key or (self.identify(action, params) if self.identify else None)
+        base = f"{self.key}:{source}:{action}:{identity or params_digest(params)}"
+        same = sum(1 for p in self.plans if _same_identity(p.key, base))
         index = sum(1 for p in self.plans if p.source == source)
-        planned = PlannedAction(f"{self.key}:{source}:{index}", action, dict(params), source)
+        planned = PlannedAction(
+            base if same == 0 else f"{base}#{same + 1}",
+            action,
+            params,
+            source,
+            legacy_key=f"{self.key}:{source}:{index}",
+        )
         self.plans.append(planned)
         return planned
+
+    def now(self) -> datetime:
+        """The moment the event was received, as templates' ``now()`` sees it."""
+        return datetime.fromtimestamp(self.received_at, UTC)
 
     def template_context(self) -> JSON:
         """The names a rule's templates and conditions see (``rule`` added per rule)."""
@@ -99,6 +186,7 @@ class EventContext:
             "entry": self.entry,
             "changed": self.changed,
             "previous": self.previous,
+            "now": self.now,
         }
 
 
@@ -146,6 +234,9 @@ class ActionContext:
 ActionFn = Callable[[ActionContext, Mapping[str, Any]], Awaitable[Any]]
 #: Finds out whether an action already happened: its earlier result, or None.
 ReconcileFn = Callable[[ActionContext, Mapping[str, Any]], Awaitable[Any]]
+#: What makes a run of an action the same action, from its parameters (a
+#: string), when not every parameter does; None falls back to all of them.
+IdentityFn = Callable[[Mapping[str, Any]], str | None]
 
 
 class RegisterAction(Protocol):
@@ -160,4 +251,5 @@ class RegisterAction(Protocol):
         description: str = "",
         idempotent: bool = False,
         reconcile: ReconcileFn | None = None,
+        identity: IdentityFn | None = None,
     ) -> None: ...

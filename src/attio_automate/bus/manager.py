@@ -14,6 +14,7 @@ from types import ModuleType
 import pluggy
 
 from attio_automate.bus import hookspecs
+from attio_automate.bus.guard import GuardedPluginManager
 from attio_automate.errors import AttioAutomateError
 
 #: Entry-point group installed plugins declare themselves in.
@@ -36,7 +37,7 @@ def build_plugin_manager(
     Raises :class:`PluginLoadError` for a path that does not load and for hook
     implementations no spec declares (a misspelled hook fails here, at start-up).
     """
-    manager = pluggy.PluginManager(hookspecs.PROJECT)
+    manager = GuardedPluginManager(hookspecs.PROJECT)
     manager.add_hookspecs(hookspecs)
     for plugin in builtins:
         name = getattr(plugin, "PLUGIN_NAME", None) or getattr(plugin, "__name__", None)

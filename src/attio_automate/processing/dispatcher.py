@@ -94,6 +94,20 @@ class Dispatcher:
                     await self._sleep()
             workers.cancel_scope.cancel()
 
+    async def run_ready(self) -> int:
+        """Claim what is ready now and run it to the end; return how many ran.
+
+        What :meth:`run` does on each turn, without its waiting: tests drive
+        the dispatcher with it on a virtual clock, one turn at a time.
+        """
+        claimed = await self._claim_some()
+        async with anyio.create_task_group() as tasks:
+            for event in claimed:
+                self._in_flight[event.id] = event
+                self._idle = anyio.Event()
+                tasks.start_soon(self._handle, event)
+        return len(claimed)
+
     async def stop(self, *, deadline: float) -> None:
         """Stop claiming; let in-flight events finish for up to ``deadline``
         seconds; give back the leases of the rest."""
@@ -145,7 +159,11 @@ class Dispatcher:
         attio_event = AttioEvent.from_json(event.payload)
         ledger = StoreLedger(self.store, event.id, self._clock)
         result = await self.processor.process(
-            attio_event, key=event.key, ledger=ledger, force=event.force
+            attio_event,
+            key=event.key,
+            received_at=event.received_at,
+            ledger=ledger,
+            force=event.force,
         )
         await self._settle(event, result)
         return result
@@ -182,7 +200,7 @@ class Dispatcher:
             self.metrics.latency.observe(max(now - event.received_at, 0.0))
             return
         if result.status == "retry":
-            unavailable = (result.error or {}).get("kind") == "AttioUnavailable"
+            unavailable = result.outage
             attempts = event.attempts + (0 if unavailable else 1)
             if attempts < self.policy.max_attempts:
                 # An open breaker is an outage, not this event's fault: no attempt burnt.

@@ -1,4 +1,5 @@
-"""Enrichment: from an event's ids to slugs, the record, what changed and before."""
+"""Enrichment: from an event's ids to slugs, then (only for events someone
+wants) the record, what changed and its former value."""
 
 from __future__ import annotations
 
@@ -15,22 +16,27 @@ from attio_automate.events import AttioEvent
 JSON = dict[str, Any]
 
 
-async def enrich(
+async def resolve(
     event: AttioEvent,
     *,
     key: str,
     attio: AttioClient,
     schema: SchemaCache,
+    received_at: float,
     settings: Mapping[str, Mapping[str, Any]] | None = None,
     announce: Callable[[str], Awaitable[None]] | None = None,
 ) -> EventContext:
-    """The event with slugs resolved and its record (or entry) fetched.
-
-    A record or entry that no longer exists leaves ``record``/``entry`` None
-    and sets ``gone``: a 404 is an answer, not an outage.  Schema events
-    invalidate the schema cache first.
-    """
-    ctx = EventContext(event=event, key=key, attio=attio, schema=schema, settings=settings or {})
+    """The event with its object and list slugs resolved (through the schema
+    cache: no read once it is warm), nothing fetched yet.  Schema events
+    invalidate the schema cache, here and, through ``announce``, everywhere."""
+    ctx = EventContext(
+        event=event,
+        key=key,
+        attio=attio,
+        schema=schema,
+        settings=settings or {},
+        received_at=received_at,
+    )
     ids = event.id
     family = event.family
     if family in ("object-attribute", "list-attribute"):
@@ -46,28 +52,43 @@ async def enrich(
         return ctx
     if family == "record" and "object_id" in ids:
         ctx.object = (await schema.object(ids["object_id"])).slug
-        record_id = ids.get("record_id")
-        if record_id and not event.event_type.endswith(".deleted"):
-            ctx.record = await _record(ctx, ctx.object, record_id)
-            if ctx.record is not None and event.event_type == "record.updated":
-                await _changed(ctx, ids.get("attribute_id"))
-        elif event.event_type.endswith(".deleted"):
-            ctx.gone = True
+        ctx.gone = event.event_type.endswith(".deleted")
     elif family == "list-entry" and "list_id" in ids:
         lst = await schema.list(ids["list_id"])
         ctx.list, ctx.object = lst.slug, lst.parent_object
+        ctx.gone = event.event_type.endswith(".deleted") or not ids.get("entry_id")
+    elif ids.get("parent_object_id") and ids.get("parent_record_id"):
+        ctx.object = (await schema.object(ids["parent_object_id"])).slug
+    return ctx
+
+
+async def fetch(ctx: EventContext) -> None:
+    """Fetch what ``ctx``'s event is about: the record (and for
+    ``record.updated`` what changed and its former value), or the entry and
+    its parent record.
+
+    A record or entry that no longer exists leaves ``record``/``entry`` None
+    and sets ``gone``: a 404 is an answer, not an outage.
+    """
+    ctx.fetched = True
+    event, ids = ctx.event, ctx.event.id
+    family = event.family
+    deleted = event.event_type.endswith(".deleted")
+    if family == "record" and ctx.object is not None:
+        record_id = ids.get("record_id")
+        if record_id and not deleted:
+            ctx.record = await _record(ctx, ctx.object, record_id)
+            if ctx.record is not None and event.event_type == "record.updated":
+                await _changed(ctx, ids.get("attribute_id"))
+    elif family == "list-entry" and ctx.list is not None:
         entry_id = ids.get("entry_id")
-        if entry_id and not event.event_type.endswith(".deleted"):
-            ctx.entry = await _entry(ctx, lst.slug, entry_id)
-        else:
-            ctx.gone = True
+        if entry_id and not deleted:
+            ctx.entry = await _entry(ctx, ctx.list, entry_id)
         parent = ids.get("parent_record_id") or (ctx.entry or {}).get("parent_record_id")
         if parent and ctx.object:
             ctx.record = await _record(ctx, ctx.object, parent, mark_gone=False)
-    elif ids.get("parent_object_id") and ids.get("parent_record_id"):
-        ctx.object = (await schema.object(ids["parent_object_id"])).slug
+    elif ctx.object is not None and ids.get("parent_record_id"):
         ctx.record = await _record(ctx, ctx.object, ids["parent_record_id"], mark_gone=False)
-    return ctx
 
 
 async def _record(

@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
+from attio_automate.errors import StoreError
 from attio_automate.store.base import LedgerEntry, Store
+
+T = TypeVar("T")
 
 
 class StoreLedger:
-    """The store's ledger, for the actions of one inbox event."""
+    """The store's ledger, for the actions of one inbox event.
+
+    A store that fails here (a lost connection, a locked database) raises
+    :class:`StoreError`: retryable, so the event is tried again later rather
+    than sent to the dead letter for an outage that was not its fault.
+    """
 
     def __init__(self, store: Store, event_id: int, clock: Callable[[], float]) -> None:
         self._store = store
@@ -17,14 +25,27 @@ class StoreLedger:
         self._clock = clock
 
     async def lookup(self, key: str) -> LedgerEntry | None:
-        return await self._store.ledger_lookup(key)
+        return await _guarded(self._store.ledger_lookup(key))
 
     async def intend(self, key: str, action: str) -> None:
-        await self._store.ledger_intend(
-            key, event_id=self._event_id, action=action, now=self._clock()
+        await _guarded(
+            self._store.ledger_intend(
+                key, event_id=self._event_id, action=action, now=self._clock()
+            )
         )
 
     async def record(self, key: str, action: str, result: Any) -> None:
-        await self._store.ledger_record(
-            key, event_id=self._event_id, action=action, result=result, now=self._clock()
+        await _guarded(
+            self._store.ledger_record(
+                key, event_id=self._event_id, action=action, result=result, now=self._clock()
+            )
         )
+
+
+async def _guarded(call: Awaitable[T]) -> T:
+    try:
+        return await call
+    except StoreError:
+        raise
+    except Exception as exc:
+        raise StoreError(f"the store's ledger failed: {type(exc).__name__}: {exc}") from exc

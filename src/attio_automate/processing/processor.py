@@ -7,7 +7,6 @@ talks to differs.
 from __future__ import annotations
 
 import time
-import traceback
 from collections.abc import Awaitable, Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
@@ -15,17 +14,18 @@ from typing import Any, Literal, Protocol
 from attio_automate.actions.registry import ActionRegistry
 from attio_automate.attio.client import AttioClient
 from attio_automate.attio.schema import SchemaCache
-from attio_automate.bus.bus import HookBus
-from attio_automate.bus.context import ActionContext, ActionOutcome, EventContext, PlannedAction
-from attio_automate.errors import (
-    ActionError,
-    AttioAutomateError,
-    AttioError,
-    AttioOutcomeUnknown,
+from attio_automate.bus.bus import HookBus, HookFailure
+from attio_automate.bus.context import (
+    ActionContext,
+    ActionOutcome,
+    EventContext,
+    Interest,
+    PlannedAction,
 )
+from attio_automate.errors import ActionError
 from attio_automate.events import AttioEvent
-from attio_automate.processing.enrich import enrich
-from attio_automate.rules.templates import TemplateProblem
+from attio_automate.processing.enrich import fetch, resolve
+from attio_automate.processing.failures import Failure, classify
 from attio_automate.store.base import LedgerEntry
 
 JSON = dict[str, Any]
@@ -65,9 +65,10 @@ class MemoryLedger:
 class EventResult:
     """How processing one event ended.
 
-    ``status``: ``done``; ``retry`` (Attio was unavailable: try later);
+    ``status``: ``done``; ``retry`` (a retryable failure: try later);
     ``failed`` (permanent: dead letter, ``reason`` says why); ``skipped``
-    (the loop guard dropped it).
+    (the loop guard dropped it).  ``outage`` marks a retry caused by the
+    circuit breaker: no attempt of the event's own.
     """
 
     status: Status
@@ -75,6 +76,17 @@ class EventResult:
     outcomes: list[ActionOutcome] = field(default_factory=list)
     reason: str = ""
     error: JSON | None = None
+    outage: bool = False
+
+    def ended(self, failure: Failure, where: str, *, permanent_elsewhere: bool) -> EventResult:
+        """End with ``failure`` (at ``where``); a permanent failure elsewhere in
+        the event makes a retryable one permanent: retrying cannot help."""
+        permanent = not failure.retryable or permanent_elsewhere
+        self.status = "failed" if permanent else "retry"
+        self.reason = f"{where}: {failure.text()}"
+        self.error = failure.to_json()
+        self.outage = failure.outage and not permanent
+        return self
 
     def trace(self) -> JSON:
         data: JSON = {"status": self.status, "reason": self.reason}
@@ -90,7 +102,12 @@ class EventResult:
 
 
 class EventProcessor:
-    """Runs events through enrichment, the bus and the actions."""
+    """Runs events through enrichment, the bus and the actions.
+
+    No exception escapes :meth:`process` (but cancellation): each ends the
+    event in a defined state, ``retry`` or ``failed``, as
+    :func:`~attio_automate.processing.failures.classify` says.
+    """
 
     def __init__(
         self,
@@ -103,6 +120,8 @@ class EventProcessor:
         loop_guard: bool = True,
         settings: Mapping[str, Mapping[str, Any]] | None = None,
         clock: Callable[[], float] = time.monotonic,
+        wall_clock: Callable[[], float] = time.time,
+        remember_token: Callable[[str], Awaitable[None]] | None = None,
     ) -> None:
         self.settings = settings or {}
         #: Tells other runners about a schema change ("schema:objects:<id>").
@@ -113,64 +132,167 @@ class EventProcessor:
         self.schema = schema
         self.own_actor_ids = set(own_actor_ids)
         self.loop_guard = loop_guard
+        #: Stores a token id the client learnt is ours, so the loop guard
+        #: knows it after a restart too.
+        self.remember_token = remember_token
         self._clock = clock
+        self._wall_clock = wall_clock
+
+    def is_own(self, actor: Mapping[str, Any]) -> bool:
+        """Whether ``actor`` is the runner's own API token (the loop guard)."""
+        if actor.get("type") != "api-token":
+            return False
+        token = actor.get("id")
+        return token in self.own_actor_ids or token in self.attio.token_ids
+
+    async def enrich(self, event: AttioEvent, *, key: str, received_at: float) -> EventContext:
+        """The event with slugs resolved and, when a plugin or rule that
+        needs it wants the event, its record (or entry) fetched."""
+        ctx = await resolve(
+            event,
+            key=key,
+            attio=self.attio,
+            schema=self.schema,
+            received_at=received_at,
+            settings=self.settings,
+            announce=self.announce,
+        )
+        ctx.identify = self.actions.identity
+        wanted, needs_record = await self._wanted(ctx)
+        ctx.wanted = wanted
+        if needs_record:
+            await fetch(ctx)
+        return ctx
+
+    async def decide(self, ctx: EventContext) -> list[Failure]:
+        """Let every plugin that wants it look at ``ctx`` and plan; the
+        failures (also in the trace's ``errors``), classified."""
+        hook_failures = await self.bus.call("handle_event", event=ctx)
+        return [_noted(ctx, failure) for failure in hook_failures]
 
     async def process(
         self,
         event: AttioEvent,
         *,
         key: str,
+        received_at: float | None = None,
         ledger: Ledger | None = None,
         force: bool = False,
         before_action: Callable[[PlannedAction], Awaitable[None]] | None = None,
     ) -> EventResult:
-        """Process ``event``; ``ledger`` skips actions done before unless ``force``."""
-        actor = event.actor
-        if (
-            self.loop_guard
-            and actor.get("type") == "api-token"
-            and (actor.get("id") in self.own_actor_ids or actor.get("id") in self.attio.token_ids)
-        ):
+        """Process ``event``; ``ledger`` skips actions done before unless ``force``.
+
+        ``received_at`` (epoch seconds, now by default) is the event's time as
+        templates see it.
+        """
+        if self.loop_guard and self.is_own(event.actor):
             return EventResult("skipped", None, reason="loop guard: made by our own API token")
+        if received_at is None:
+            received_at = self._wall_clock()
         try:
-            ctx = await enrich(
-                event,
-                key=key,
-                attio=self.attio,
-                schema=self.schema,
-                settings=self.settings,
-                announce=self.announce,
+            return await self._process(event, key, received_at, ledger, force, before_action)
+        except Exception as exc:
+            # Every expected failure is handled inside; this is a bug of ours,
+            # and it still ends the event in a defined state.
+            failure = classify(exc)
+            return EventResult(
+                "retry" if failure.retryable else "failed",
+                None,
+                reason=f"processing failed: {failure.text()}",
+                error=failure.to_json(),
             )
-        except AttioError as exc:
-            return _error_result(None, exc, "enrichment")
-        for failure in await self.bus.call("handle_event", event=ctx):
-            ctx.trace.errors.append(failure.to_json())
-        outcomes: list[ActionOutcome] = []
-        result = EventResult("done", ctx, outcomes)
+        finally:
+            await self._remember_tokens()
+
+    async def _process(
+        self,
+        event: AttioEvent,
+        key: str,
+        received_at: float,
+        ledger: Ledger | None,
+        force: bool,
+        before_action: Callable[[PlannedAction], Awaitable[None]] | None,
+    ) -> EventResult:
+        try:
+            ctx = await self.enrich(event, key=key, received_at=received_at)
+        except Exception as exc:
+            failure = classify(exc)
+            return EventResult(
+                "retry" if failure.retryable else "failed",
+                None,
+                reason=f"enrichment failed: {failure.text()}",
+                error=failure.to_json(),
+                outage=failure.outage,
+            )
+        if not ctx.wanted:
+            return EventResult("done", ctx, reason="no rule or plugin wants this event")
+        failures = await self.decide(ctx)
+        result = EventResult("done", ctx)
         for planned in ctx.plans:
             outcome = await self._run(ctx, planned, ledger, force, before_action)
-            outcomes.append(outcome)
+            result.outcomes.append(outcome)
             ctx.trace.actions.append(_outcome_json(outcome))
-            for failure in await self.bus.call("action_finished", event=ctx, outcome=outcome):
-                ctx.trace.errors.append(failure.to_json())
+            for hook_failure in await self.bus.call("action_finished", event=ctx, outcome=outcome):
+                failures.append(_noted(ctx, hook_failure))
             if outcome.status == "failed":
                 assert outcome.error is not None
-                retry = outcome.error.get("retryable", False)
-                result.status = "retry" if retry else "failed"
-                result.reason = (
-                    f"action {planned.action} ({planned.source}) failed: "
-                    f"{_error_text(outcome.error)}"
+                failure = Failure(
+                    str(outcome.error.get("kind")),
+                    str(outcome.error.get("message")),
+                    bool(outcome.error.get("retryable")),
+                    attio=outcome.error.get("attio"),
+                    outage=bool(outcome.error.get("outage")),
                 )
-                result.error = outcome.error
-                return result
+                where = f"action {planned.action} ({planned.source}) failed"
+                elsewhere = any(e.get("permanent") for e in ctx.trace.errors)
+                return result.ended(failure, where, permanent_elsewhere=elsewhere)
         permanent = [e for e in ctx.trace.errors if e.get("permanent")]
         if permanent:
+            first = permanent[0]
+            who = f"rule {first['rule']}" if first.get("rule") else f"plugin {first.get('plugin')}"
             result.status = "failed"
-            result.reason = f"rule {permanent[0].get('rule')}: {permanent[0]['error']}"
-            result.error = permanent[0]
+            result.reason = f"{who}: {first['error']}"
+            result.error = first
+        elif any(f.retryable for f in failures):
+            first_retryable = next(f for f in failures if f.retryable)
+            result.status = "retry"
+            result.reason = f"a plugin will try again: {first_retryable.text()}"
+            result.error = first_retryable.to_json()
+            result.outage = first_retryable.outage
         elif ctx.gone and not ctx.plans:
             result.reason = "gone: the record no longer exists"
         return result
+
+    async def _wanted(self, ctx: EventContext) -> tuple[bool, bool]:
+        """Whether any plugin wants the event, and whether one needs its record."""
+        hook = self.bus.manager.hook
+        handlers = {impl.plugin_name for impl in hook.handle_event.get_hookimpls()}
+        declared = {impl.plugin_name for impl in hook.wanted_events.get_hookimpls()}
+        if handlers - declared:
+            return True, True
+        answers, failures = await self.bus.call_for_results("wanted_events")
+        if failures:
+            for failure in failures:
+                _noted(ctx, failure)
+            # Not knowing what a plugin wants: give it everything.
+            return True, True
+        interests: list[Interest] = []
+        for answer in answers:
+            interests.extend([answer] if isinstance(answer, Interest) else answer)
+        event_type = ctx.event.event_type
+        matching = [i for i in interests if i.matches(event_type, ctx.object, ctx.list)]
+        return bool(matching), any(i.record for i in matching)
+
+    async def _remember_tokens(self) -> None:
+        new = self.attio.token_ids - self.own_actor_ids
+        for token in sorted(new):
+            self.own_actor_ids.add(token)
+            if self.remember_token is not None:
+                try:
+                    await self.remember_token(token)
+                except Exception:
+                    # Known in this process already; the next write teaches it again.
+                    self.own_actor_ids.discard(token)
 
     async def _run(
         self,
@@ -180,12 +302,12 @@ class EventProcessor:
         force: bool,
         before_action: Callable[[PlannedAction], Awaitable[None]] | None,
     ) -> ActionOutcome:
-        earlier = None if ledger is None or force else await ledger.lookup(planned.key)
-        if earlier is not None and earlier.state == "done":
-            return ActionOutcome(planned, "skipped", result=earlier.result)
         started = self._clock()
-        context = ActionContext(self.attio, self.schema, ctx, planned.key)
         try:
+            earlier = None if ledger is None or force else await _earlier(ledger, planned)
+            if earlier is not None and earlier.state == "done":
+                return ActionOutcome(planned, "skipped", result=earlier.result)
+            context = ActionContext(self.attio, self.schema, ctx, planned.key)
             action = self.actions.get(planned.action)
             if action is None:
                 raise ActionError(f"unknown action {planned.action!r}")
@@ -213,49 +335,44 @@ class EventProcessor:
             if ledger is not None and not action.idempotent:
                 await ledger.intend(planned.key, planned.action)
             result = await action.fn(context, planned.params)
+            if ledger is not None:
+                await ledger.record(planned.key, planned.action, result)
         except Exception as exc:
             return ActionOutcome(
                 planned, "failed", error=_describe(exc), seconds=self._clock() - started
             )
-        if ledger is not None:
-            await ledger.record(planned.key, planned.action, result)
         return ActionOutcome(planned, "done", result=result, seconds=self._clock() - started)
 
 
+async def _earlier(ledger: Ledger, planned: PlannedAction) -> LedgerEntry | None:
+    """What the ledger holds for ``planned``: under its identity, or (for
+    ledgers written before identities) at its position with the same action."""
+    entry = await ledger.lookup(planned.key)
+    if entry is None and planned.legacy_key is not None:
+        legacy = await ledger.lookup(planned.legacy_key)
+        if legacy is not None and legacy.action == planned.action:
+            return legacy
+    return entry
+
+
+def _noted(ctx: EventContext, hook_failure: HookFailure) -> Failure:
+    """Classify a plugin's failure and put it in the trace."""
+    failure = classify(hook_failure.error)
+    entry = hook_failure.to_json()
+    entry["retryable"] = failure.retryable
+    entry["permanent"] = not failure.retryable
+    if failure.attio is not None:
+        entry["attio"] = failure.attio
+    ctx.trace.errors.append(entry)
+    return failure
+
+
 def _describe(exc: Exception) -> JSON:
-    if isinstance(exc, AttioError):
-        # An unknown outcome is retried: the ledger's intent makes the retry
-        # check Attio before repeating the write.
-        retryable = exc.retryable or isinstance(exc, AttioOutcomeUnknown)
-        data: JSON = {"kind": type(exc).__name__, "message": str(exc), "retryable": retryable}
-        as_dict = getattr(exc, "as_dict", None)
-        if callable(as_dict):
-            data["attio"] = as_dict()
-            data["message"] = getattr(exc, "message", str(exc))
-        return data
-    if isinstance(exc, AttioAutomateError | TemplateProblem):
-        return {"kind": type(exc).__name__, "message": str(exc), "retryable": False}
-    # A bug in an action: retrying the same input will not help.
-    where = traceback.extract_tb(exc.__traceback__)[-1]
-    return {
-        "kind": type(exc).__name__,
-        "message": f"{exc} ({where.filename}:{where.lineno})",
-        "retryable": False,
-    }
-
-
-def _error_text(error: JSON) -> str:
-    """Attio's status and code with the message, when Attio refused."""
-    attio = error.get("attio")
-    if isinstance(attio, dict):
-        return f"Attio {attio.get('status_code')} {attio.get('code')}: {attio.get('message')}"
-    return str(error.get("message"))
-
-
-def _error_result(ctx: EventContext | None, exc: AttioError, stage: str) -> EventResult:
-    error = _describe(exc)
-    status: Status = "retry" if exc.retryable else "failed"
-    return EventResult(status, ctx, reason=f"{stage} failed: {_error_text(error)}", error=error)
+    failure = classify(exc)
+    data = failure.to_json()
+    if failure.outage:
+        data["outage"] = True
+    return data
 
 
 def _outcome_json(outcome: ActionOutcome) -> JSON:

@@ -5,10 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from jinja2.sandbox import SandboxedEnvironment
-
-from attio_automate.rules import templates
 from attio_automate.rules.model import Condition, FieldCondition, Group, TemplateCondition
+from attio_automate.rules.templates import Templates
 
 _MISSING = object()
 
@@ -29,25 +27,25 @@ def lookup(context: Mapping[str, Any], path: str) -> Any:
 
 
 def holds(
-    condition: Condition, context: Mapping[str, Any], env: SandboxedEnvironment
+    condition: Condition, context: Mapping[str, Any], templates: Templates
 ) -> tuple[bool, str]:
     """Whether ``condition`` holds, and why (raises TemplateProblem on a bad template)."""
     if isinstance(condition, TemplateCondition):
-        value = templates.evaluate(env, condition.template, context)
+        value = templates.evaluate(condition.template, context)
         verdict = bool(value)
         return verdict, f"{condition.template.strip()} is {'true' if verdict else 'false'}"
     if isinstance(condition, Group):
-        return _group(condition, context, env)
+        return _group(condition, context, templates)
     return _field(condition, context)
 
 
-def _group(group: Group, context: Mapping[str, Any], env: SandboxedEnvironment) -> tuple[bool, str]:
+def _group(group: Group, context: Mapping[str, Any], templates: Templates) -> tuple[bool, str]:
     if group.kind == "not":
-        verdict, reason = holds(group.items[0], context, env)
+        verdict, reason = holds(group.items[0], context, templates)
         return not verdict, f"not ({reason})"
     reasons = []
     for item in group.items:
-        verdict, reason = holds(item, context, env)
+        verdict, reason = holds(item, context, templates)
         if group.kind == "any" and verdict:
             return True, f"any: {reason}"
         if group.kind == "all" and not verdict:

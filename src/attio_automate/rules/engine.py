@@ -1,4 +1,4 @@
-"""The rules engine, a built-in plugin on the public ``handle_event`` hook."""
+"""The rules engine, a built-in plugin on the public hooks."""
 
 from __future__ import annotations
 
@@ -6,11 +6,9 @@ from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from typing import Any
 
-from jinja2.sandbox import SandboxedEnvironment
-
-from attio_automate.bus.context import EventContext
+from attio_automate.bus.context import EventContext, Interest
 from attio_automate.bus.hookspecs import hookimpl
-from attio_automate.rules import templates
+from attio_automate.errors import TemplateProblem
 from attio_automate.rules.conditions import holds
 from attio_automate.rules.model import ActionCall, Rule, RuleSet
 
@@ -43,19 +41,36 @@ class RulesEngine:
 
     PLUGIN_NAME = "rules"
 
-    def __init__(self, rules: RuleSet, *, env: SandboxedEnvironment | None = None) -> None:
+    def __init__(self, rules: RuleSet) -> None:
         self.rules = rules
-        self.env = env or templates.make_environment()
 
     def replace(self, rules: RuleSet) -> None:
         self.rules = rules
 
     def decide(self, event: EventContext) -> list[Decision]:
-        """Each rule's decision about ``event``, actions rendered; nothing is planned."""
-        context = event.template_context()
-        return [self._decide(rule, event, context) for rule in self.rules.rules]
+        """Each rule's decision about ``event``, actions rendered; nothing is planned.
 
-    def _decide(self, rule: Rule, event: EventContext, context: dict[str, Any]) -> Decision:
+        A rule that fails (a template error of any kind, whatever raised it)
+        gets a decision saying so; the other rules are judged as usual.
+        """
+        rules = self.rules
+        context = event.template_context()
+        decisions = []
+        for rule in rules.rules:
+            try:
+                decisions.append(self._decide(rules, rule, event, context))
+            except Exception as exc:
+                # Rendering wraps whatever it met in TemplateProblem; anything
+                # else is a bug in a condition, kept to this rule all the same.
+                message = (
+                    str(exc) if isinstance(exc, TemplateProblem) else f"{type(exc).__name__}: {exc}"
+                )
+                decisions.append(Decision(rule.id, False, "error", error=message))
+        return decisions
+
+    def _decide(
+        self, rules: RuleSet, rule: Rule, event: EventContext, context: dict[str, Any]
+    ) -> Decision:
         event_type = event.event.event_type
         if not rule.enabled:
             return Decision(rule.id, False, "rule is disabled")
@@ -71,20 +86,30 @@ class RulesEngine:
             return Decision(rule.id, False, "the record no longer exists (gone)")
         scope = {**context, "rule": {"id": rule.id, "description": rule.description}}
         reasons = []
-        try:
-            for condition in rule.when:
-                verdict, reason = holds(condition, scope, self.env)
-                if not verdict:
-                    return Decision(rule.id, False, f"condition failed: {reason}")
-                reasons.append(reason)
-            actions = [
-                ActionCall(call.action, templates.render_params(self.env, call.params, scope))
-                for call in rule.do
-            ]
-        except templates.TemplateProblem as exc:
-            return Decision(rule.id, False, "template error", error=str(exc))
+        for condition in rule.when:
+            verdict, reason = holds(condition, scope, rules.templates)
+            if not verdict:
+                return Decision(rule.id, False, f"condition failed: {reason}")
+            reasons.append(reason)
+        actions = [
+            ActionCall(call.action, rules.templates.render_params(call.params, scope))
+            for call in rule.do
+        ]
         reason = "; ".join(reasons) if reasons else f"event {event_type} matched"
         return Decision(rule.id, True, reason, actions)
+
+    @hookimpl
+    def wanted_events(self) -> list[Interest]:
+        """The events some enabled rule could match: the rest are not fetched."""
+        return [
+            Interest(
+                event_types=rule.on,
+                objects=(rule.object,) if rule.object else None,
+                lists=(rule.list,) if rule.list else None,
+            )
+            for rule in self.rules.rules
+            if rule.enabled
+        ]
 
     @hookimpl
     def handle_event(self, event: EventContext) -> None:

@@ -10,7 +10,6 @@ import re
 from pathlib import Path
 from typing import Any
 
-from jinja2.sandbox import SandboxedEnvironment
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError, best_match
 
@@ -27,6 +26,7 @@ from attio_automate.rules.model import (
     TemplateCondition,
 )
 from attio_automate.rules.schema import OPERATORS, RULES_SCHEMA
+from attio_automate.rules.templates import Templates
 from attio_automate.rules.yamlpos import Located, YamlError, load
 
 _VALIDATOR = Draft202012Validator(RULES_SCHEMA)
@@ -51,7 +51,7 @@ class _Problems:
 
 
 def load_rules_file(
-    path: str | Path, *, registry: ActionRegistry, env: SandboxedEnvironment | None = None
+    path: str | Path, *, registry: ActionRegistry, compiler: Templates | None = None
 ) -> RuleSet:
     """Load and check the rules in ``path``; raise :class:`ConfigError` on any problem."""
     path = Path(path)
@@ -61,7 +61,7 @@ def load_rules_file(
         raise ConfigError([f"{path}: cannot read: {exc.strerror or exc}"]) from None
     except UnicodeDecodeError:
         raise ConfigError([f"{path}:1:1: not UTF-8 text"]) from None
-    return load_rules(text, filename=str(path), registry=registry, env=env)
+    return load_rules(text, filename=str(path), registry=registry, compiler=compiler)
 
 
 def load_rules(
@@ -69,9 +69,10 @@ def load_rules(
     *,
     filename: str = "<rules>",
     registry: ActionRegistry,
-    env: SandboxedEnvironment | None = None,
+    compiler: Templates | None = None,
 ) -> RuleSet:
-    """Load and check rules from YAML ``text``."""
+    """Load and check rules from YAML ``text``; their templates are compiled
+    into ``compiler`` (a new one by default), which the rule set keeps."""
     try:
         located = load(text)
     except YamlError as exc:
@@ -90,11 +91,12 @@ def load_rules(
         raise ConfigError(problems.lines())
     # Rules that passed the schema are checked further, so one run reports all.
     candidates = [(i, r) for i, r in enumerate(data["rules"]) if i not in broken]
-    rules = _compile(candidates, problems, registry, env or templates.make_environment())
+    compiler = compiler or Templates()
+    rules = _compile(candidates, problems, registry, compiler)
     if problems.items:
         raise ConfigError(problems.lines())
     used = frozenset(call.action for rule in rules for call in rule.do)
-    return RuleSet(tuple(rules), filename, used)
+    return RuleSet(tuple(rules), filename, used, compiler)
 
 
 def _schema_problem(error: ValidationError, problems: _Problems) -> None:
@@ -125,7 +127,7 @@ def _compile(
     raw_rules: list[tuple[int, dict[str, Any]]],
     problems: _Problems,
     registry: ActionRegistry,
-    env: SandboxedEnvironment,
+    compiler: Templates,
 ) -> list[Rule]:
     rules: list[Rule] = []
     seen: dict[str, int] = {}
@@ -138,7 +140,7 @@ def _compile(
         seen.setdefault(rule_id, index)
         on = raw["on"]
         when = tuple(
-            _condition(c, (*base, "when", i), problems, env)
+            _condition(c, (*base, "when", i), problems, compiler)
             for i, c in enumerate(raw.get("when", []))
         )
         calls = []
@@ -152,7 +154,7 @@ def _compile(
                     else (*where, "with", *sub_path)
                 )
                 problems.add(target, f"action {step['action']!r}: {message}")
-            _check_templates(params, (*where, "with"), problems, env)
+            _check_templates(params, (*where, "with"), problems, compiler)
             calls.append(ActionCall(step["action"], params))
         line, column = problems.located.position(base)
         rules.append(
@@ -172,21 +174,22 @@ def _compile(
 
 
 def _condition(
-    raw: Any, path: tuple[str | int, ...], problems: _Problems, env: SandboxedEnvironment
+    raw: Any, path: tuple[str | int, ...], problems: _Problems, compiler: Templates
 ) -> Condition:
     if isinstance(raw, str):
-        _check_template(raw, path, problems, env)
+        _check_template(raw, path, problems, compiler)
         return TemplateCondition(raw)
     for kind in ("any", "all"):
         if kind in raw:
             return Group(
                 kind,
                 tuple(
-                    _condition(c, (*path, kind, i), problems, env) for i, c in enumerate(raw[kind])
+                    _condition(c, (*path, kind, i), problems, compiler)
+                    for i, c in enumerate(raw[kind])
                 ),
             )
     if "not" in raw:
-        return Group("not", (_condition(raw["not"], (*path, "not"), problems, env),))
+        return Group("not", (_condition(raw["not"], (*path, "not"), problems, compiler),))
     operator = next(op for op in OPERATORS if op in raw)
     field_path = raw["field"]
     root = field_path.split(".", 1)[0]
@@ -210,22 +213,22 @@ def _condition(
 
 
 def _check_templates(
-    value: Any, path: tuple[str | int, ...], problems: _Problems, env: SandboxedEnvironment
+    value: Any, path: tuple[str | int, ...], problems: _Problems, compiler: Templates
 ) -> None:
     if isinstance(value, dict):
         for key, sub in value.items():
-            _check_templates(sub, (*path, key), problems, env)
+            _check_templates(sub, (*path, key), problems, compiler)
     elif isinstance(value, list):
         for i, sub in enumerate(value):
-            _check_templates(sub, (*path, i), problems, env)
+            _check_templates(sub, (*path, i), problems, compiler)
     elif templates.is_template(value):
-        _check_template(value, path, problems, env)
+        _check_template(value, path, problems, compiler)
 
 
 def _check_template(
-    text: str, path: tuple[str | int, ...], problems: _Problems, env: SandboxedEnvironment
+    text: str, path: tuple[str | int, ...], problems: _Problems, compiler: Templates
 ) -> None:
     try:
-        templates.check(env, text)
+        compiler.check(text)
     except templates.TemplateProblem as exc:
         problems.add(path, str(exc))

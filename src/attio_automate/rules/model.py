@@ -7,6 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from attio_automate.rules.templates import Templates
+
 
 @dataclass(frozen=True)
 class FieldCondition:
@@ -56,3 +58,5 @@ class RuleSet:
     source: str = ""
     #: Action names the rules use, for listing.
     actions_used: frozenset[str] = field(default_factory=frozenset)
+    #: The rules' templates, compiled when they loaded.
+    templates: Templates = field(default_factory=Templates, compare=False)

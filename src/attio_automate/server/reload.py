@@ -43,7 +43,7 @@ class RulesReloader:
         """Load the file now; keep the old rules if it is refused."""
         self._seen = self._stamp()
         try:
-            rules = load_rules_file(self.path, registry=self.actions, env=self.engine.env)
+            rules = load_rules_file(self.path, registry=self.actions)
         except ConfigError as exc:
             self.refused += 1
             log.error(

@@ -106,4 +106,7 @@ def register_actions(register: RegisterAction) -> None:
         schema=SCHEMA,
         description="Link the person to the company of their work email domain "
         "(asserting the company).",
+        # An assert and a reference write: running it twice links once, so an
+        # interrupted run is simply run again.
+        idempotent=True,
     )

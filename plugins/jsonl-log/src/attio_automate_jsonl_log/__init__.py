@@ -17,7 +17,7 @@ from typing import Any
 
 import anyio
 
-from attio_automate import ActionOutcome, AppContext, EventContext, hookimpl
+from attio_automate import ActionOutcome, AppContext, EventContext, Interest, hookimpl
 
 PLUGIN_NAME = "jsonl_log"
 log = logging.getLogger(PLUGIN_NAME)
@@ -57,6 +57,12 @@ async def shutdown(app: AppContext) -> None:
 
 
 @hookimpl
+def wanted_events() -> Interest:
+    """Every event, but never the record: logging one costs Attio no read."""
+    return Interest(record=False)
+
+
+@hookimpl
 async def handle_event(event: EventContext) -> None:
     await append(
         log_path(event.settings_for(PLUGIN_NAME)),
@@ -65,7 +71,7 @@ async def handle_event(event: EventContext) -> None:
         event=event.event.to_json(),
         object=event.object,
         list=event.list,
-        record_id=(event.record or {}).get("record_id"),
+        record_id=event.event.id.get("record_id") or event.event.id.get("parent_record_id"),
         gone=event.gone,
     )
 
