@@ -14,9 +14,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from attio_automate.server.app import create_app
-from attio_automate.serving import serve_until_signal
 from attio_automate.settings import load_settings
+from attio_automate.web.app import create_app
+from attio_automate.web.server import serve_until_signal
 
 
 async def bare(request: Request) -> Response:

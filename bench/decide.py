@@ -25,12 +25,12 @@ from typing import Any
 
 import anyio
 
+from attio_automate.assembly import build_processor, load_plugins
 from attio_automate.attio.client import AttioClient, ClientSettings
 from attio_automate.attio.ratelimit import RateLimits
 from attio_automate.bus.context import EventContext
 from attio_automate.events import AttioEvent
 from attio_automate.processing.processor import MemoryLedger
-from attio_automate.runtime import build_processor, load_plugins
 from attio_automate.testing import FakeAttio
 from attio_automate.testing.fake import entries
 

@@ -27,7 +27,7 @@ from pathlib import Path
 # Run as a script, bench/ is on sys.path and _loadgen imports as a module.
 from _loadgen import LoadResult, post, run_load
 
-from attio_automate.receiver import sign
+from attio_automate.delivery import sign
 from attio_automate.testing.servers import fake_attio_process, free_port, wait_until_up
 
 REQUESTS = 4_000

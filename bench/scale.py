@@ -41,7 +41,7 @@ from _cpu_limit import CpuLimitUnavailable, cpu_limited
 from _loadgen import LoadResult, post, run_load
 
 from attio_automate.attio.ratelimit import is_read_request
-from attio_automate.receiver import sign
+from attio_automate.delivery import sign
 from attio_automate.testing.servers import fake_attio_process, runner_process
 
 EVENTS = 600  # each needs a write: the drain is about the shared budget

@@ -25,8 +25,8 @@ from jsonschema import Draft202012Validator
 
 from attio_automate.attio.client import DEFAULT_BASE_URL
 from attio_automate.errors import ConfigError
-from attio_automate.rules.yamlpos import YamlError, load
 from attio_automate.store.base import shown_url
+from attio_automate.yamlpos import YamlError, load
 
 ENVIRONMENTS = ("development", "staging", "production")
 _NUMBER = {"type": "number", "exclusiveMinimum": 0}

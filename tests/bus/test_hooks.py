@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from attio_automate.assembly import Plugins, build_processor, load_plugins
 from attio_automate.attio.client import AttioClient
 from attio_automate.attio.schema import SchemaCache
 from attio_automate.bus import hookspecs
@@ -22,7 +23,6 @@ from attio_automate.bus.context import (
 )
 from attio_automate.bus.manager import build_plugin_manager
 from attio_automate.events import AttioEvent
-from attio_automate.runtime import Plugins, build_processor, load_plugins
 from attio_automate.testing import FakeAttio
 
 pytestmark = pytest.mark.anyio

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from attio_automate.actions.registry import ActionRegistry
+from attio_automate.assembly import Plugins, build_processor, load_plugins
 from attio_automate.attio.client import AttioClient
 from attio_automate.bus.bus import HookBus
 from attio_automate.bus.context import ActionContext, EventContext, Interest
@@ -24,7 +25,6 @@ from attio_automate.processing.processor import EventProcessor, EventResult, Mem
 from attio_automate.rules.engine import RulesEngine
 from attio_automate.rules.loader import load_rules
 from attio_automate.rules.model import RuleSet
-from attio_automate.runtime import Plugins, build_processor, load_plugins
 from attio_automate.store.base import LedgerEntry
 from attio_automate.testing import FakeAttio
 

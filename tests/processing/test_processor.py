@@ -7,13 +7,13 @@ from typing import Any
 
 import pytest
 
+from attio_automate.assembly import build_processor, load_plugins
 from attio_automate.attio.breaker import BreakerPolicy
 from attio_automate.attio.client import AttioClient, ClientSettings
 from attio_automate.attio.retry import RetryPolicy
 from attio_automate.bus.context import params_digest
 from attio_automate.events import AttioEvent
 from attio_automate.processing.processor import EventProcessor, MemoryLedger
-from attio_automate.runtime import build_processor, load_plugins
 from attio_automate.store.base import LedgerEntry
 from attio_automate.testing import FakeAttio
 from attio_automate.testing.pytest_plugin import FAKE_API_KEY

@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
+from attio_automate.assembly import load_plugins
 from attio_automate.examples import example_path
-from attio_automate.rules.cases import load_cases, run_case
-from attio_automate.runtime import load_plugins
+from attio_automate.tooling.cases import load_cases, run_case
 
 pytestmark = pytest.mark.anyio
 

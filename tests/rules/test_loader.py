@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from attio_automate.assembly import load_plugins
 from attio_automate.errors import ConfigError
 from attio_automate.examples import example_path
 from attio_automate.rules.loader import load_rules, load_rules_file
-from attio_automate.runtime import load_plugins
 
 
 @pytest.fixture(scope="module")

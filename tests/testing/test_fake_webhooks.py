@@ -8,7 +8,7 @@ import anyio
 import httpx
 import pytest
 
-from attio_automate.receiver import signature_valid
+from attio_automate.delivery import signature_valid
 from attio_automate.testing import AttioSpec, FakeAttio
 
 pytestmark = pytest.mark.anyio

@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 from attio_automate_company_linker import PERSONAL_DOMAINS, company_name, work_domain
 
+from attio_automate.assembly import build_processor, load_plugins
 from attio_automate.attio.client import AttioClient
 from attio_automate.events import AttioEvent
-from attio_automate.runtime import build_processor, load_plugins
 from attio_automate.testing import FakeAttio
 
 pytestmark = pytest.mark.anyio

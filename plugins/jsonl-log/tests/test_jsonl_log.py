@@ -8,11 +8,11 @@ from pathlib import Path
 import anyio
 import pytest
 
+from attio_automate.assembly import build_processor, load_plugins
 from attio_automate.attio.client import AttioClient
 from attio_automate.attio.schema import SchemaCache
 from attio_automate.bus.context import AppContext
 from attio_automate.events import AttioEvent
-from attio_automate.runtime import build_processor, load_plugins
 from attio_automate.testing import FakeAttio
 
 pytestmark = pytest.mark.anyio

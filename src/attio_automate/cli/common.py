@@ -7,8 +7,8 @@ from pathlib import Path
 
 import click
 
+from attio_automate.assembly import Plugins, load_plugins
 from attio_automate.errors import ConfigError
-from attio_automate.runtime import Plugins, load_plugins
 
 
 class UserError(click.ClickException):

@@ -10,10 +10,10 @@ from pathlib import Path
 import anyio
 import click
 
+from attio_automate.assembly import load_plugins
 from attio_automate.attio.client import AttioClient, ClientSettings
 from attio_automate.cli.store_access import config_option, settings_or_exit
 from attio_automate.errors import AttioError, ConfigError
-from attio_automate.runtime import load_plugins
 from attio_automate.settings import Settings
 from attio_automate.store import open_store_url
 

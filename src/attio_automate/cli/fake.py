@@ -5,8 +5,8 @@ from __future__ import annotations
 import anyio
 import click
 
-from attio_automate.serving import serve_until_signal
 from attio_automate.testing.fake import FakeAttio, Workspace, seed_standard
+from attio_automate.web.server import serve_until_signal
 
 
 @click.command("fake-attio")

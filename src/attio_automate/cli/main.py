@@ -5,6 +5,7 @@ from __future__ import annotations
 import anyio
 import click
 
+from attio_automate.cli.demo import run_demo
 from attio_automate.cli.doctor import doctor
 from attio_automate.cli.events import dead_letter, events
 from attio_automate.cli.fake import fake_attio
@@ -12,7 +13,6 @@ from attio_automate.cli.plugins import plugins
 from attio_automate.cli.rules import rules
 from attio_automate.cli.serve import serve
 from attio_automate.cli.webhooks import webhooks
-from attio_automate.demo import run_demo
 
 
 @click.group()

@@ -9,6 +9,7 @@ from typing import Any
 import anyio
 import click
 
+from attio_automate.assembly import Plugins
 from attio_automate.cli import output
 from attio_automate.cli.common import (
     UserError,
@@ -17,9 +18,8 @@ from attio_automate.cli.common import (
     plugins_or_exit,
 )
 from attio_automate.errors import ConfigError
-from attio_automate.rules.cases import CaseResult, load_cases, run_case
-from attio_automate.rules.dryrun import DryRun, dry_run, parse_event, read_json_file
-from attio_automate.runtime import Plugins
+from attio_automate.tooling.cases import CaseResult, load_cases, run_case
+from attio_automate.tooling.dryrun import DryRun, dry_run, parse_event, read_json_file
 
 _FILE = click.Path(path_type=Path, dir_okay=False)
 

@@ -8,13 +8,13 @@ from pathlib import Path
 import anyio
 import click
 
+from attio_automate.assembly import Plugins, check_settings, load_plugins
 from attio_automate.cli.common import UserError
 from attio_automate.errors import ConfigError
-from attio_automate.server.app import create_app
-from attio_automate.server.runner import check_settings
-from attio_automate.serving import serve_until_signal
-from attio_automate.settings import load_settings
-from attio_automate.store import open_store_url, shown_url
+from attio_automate.settings import Settings, load_settings
+from attio_automate.store import Store, open_store_url, shown_url
+from attio_automate.web.app import create_app
+from attio_automate.web.server import serve_until_signal
 
 
 @click.command("serve")
@@ -67,32 +67,32 @@ def serve(
     try:
         settings = load_settings(config_path, overrides=overrides)
         check_settings(settings)
-        open_store_url(settings.store_url)  # a bad URL fails here, before binding
+        store = open_store_url(settings.store_url)  # a bad URL fails here, before binding
         if settings.rules_path is None:
             raise ConfigError(["no rules: give --rules FILE or rules.path in --config"])
-        # Load once now so a broken rules file is refused before the server starts.
-        from attio_automate.runtime import load_plugins
-
-        load_plugins(
+        # Loaded once, now: a broken rules file is refused before the server starts.
+        plugins = load_plugins(
             rules_path=settings.rules_path,
             plugin_paths=settings.plugin_paths,
             entry_points=settings.installed_plugins,
         )
-        # Opened (created, migrated) once now: a store that cannot be is refused here.
-        anyio.run(_store_opens, settings.store_url)
+        anyio.run(_serve, settings, plugins, store)
     except ConfigError as exc:
         raise UserError(exc.problems) from None
-    click.echo(
-        f"attio-automate serving on http://{settings.host}:{settings.port} "
-        f"(webhooks at /webhooks/attio, store {shown_url(settings.store_url)})",
-        err=True,
-    )
-    app = create_app(settings, watch_signals=True)
-    anyio.run(lambda: serve_until_signal(app, host=settings.host, port=settings.port))
 
 
-async def _store_opens(url: str) -> None:
-    """Open the store once (creating or migrating it) and close it again."""
-    store = open_store_url(url)
+async def _serve(settings: Settings, plugins: Plugins, store: Store) -> None:
+    """Open the store once (created, migrated: one that cannot be is refused
+    before the port is bound), then serve until a signal."""
     await store.open()
-    await store.close()
+    try:
+        click.echo(
+            f"attio-automate serving on http://{settings.host}:{settings.port} "
+            f"(webhooks at /webhooks/attio, store {shown_url(settings.store_url)})",
+            err=True,
+        )
+        app = create_app(settings, watch_signals=True, plugins=plugins, store=store)
+        await serve_until_signal(app, host=settings.host, port=settings.port)
+    finally:
+        with anyio.CancelScope(shield=True):
+            await store.close()

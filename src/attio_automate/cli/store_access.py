@@ -10,9 +10,9 @@ from typing import Any
 import anyio
 import click
 
+from attio_automate.assembly import Runner, assembled
 from attio_automate.cli.common import UserError
 from attio_automate.errors import ConfigError
-from attio_automate.server.runner import Runner, assembled
 from attio_automate.settings import Settings, load_settings
 from attio_automate.store import Store, open_store_url
 

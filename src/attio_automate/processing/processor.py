@@ -226,14 +226,14 @@ class EventProcessor:
             )
         if not ctx.wanted:
             return EventResult("done", ctx, reason="no rule or plugin wants this event")
-        failures = await self.decide(ctx)
+        await self.decide(ctx)
         result = EventResult("done", ctx)
         for planned in ctx.plans:
             outcome = await self._run(ctx, planned, ledger, force, before_action)
             result.outcomes.append(outcome)
             ctx.trace.actions.append(_outcome_json(outcome))
             for hook_failure in await self.bus.call("action_finished", event=ctx, outcome=outcome):
-                failures.append(_noted(ctx, hook_failure))
+                _noted(ctx, hook_failure)
             if outcome.status == "failed":
                 assert outcome.error is not None
                 failure = Failure(
@@ -247,18 +247,14 @@ class EventProcessor:
                 elsewhere = any(e.get("permanent") for e in ctx.trace.errors)
                 return result.ended(failure, where, permanent_elsewhere=elsewhere)
         permanent = [e for e in ctx.trace.errors if e.get("permanent")]
-        if permanent:
-            first = permanent[0]
+        retryable = [e for e in ctx.trace.errors if e.get("retryable")]
+        if permanent or retryable:
+            first = (permanent or retryable)[0]
             who = f"rule {first['rule']}" if first.get("rule") else f"plugin {first.get('plugin')}"
-            result.status = "failed"
+            result.status = "failed" if permanent else "retry"
             result.reason = f"{who}: {first['error']}"
             result.error = first
-        elif any(f.retryable for f in failures):
-            first_retryable = next(f for f in failures if f.retryable)
-            result.status = "retry"
-            result.reason = f"a plugin will try again: {first_retryable.text()}"
-            result.error = first_retryable.to_json()
-            result.outage = first_retryable.outage
+            result.outage = not permanent and all(e.get("outage") for e in retryable)
         elif ctx.gone and not ctx.plans:
             result.reason = "gone: the record no longer exists"
         return result
@@ -361,6 +357,8 @@ def _noted(ctx: EventContext, hook_failure: HookFailure) -> Failure:
     entry = hook_failure.to_json()
     entry["retryable"] = failure.retryable
     entry["permanent"] = not failure.retryable
+    if failure.outage:
+        entry["outage"] = True
     if failure.attio is not None:
         entry["attio"] = failure.attio
     ctx.trace.errors.append(entry)

@@ -27,7 +27,7 @@ from attio_automate.rules.model import (
 )
 from attio_automate.rules.schema import OPERATORS, RULES_SCHEMA
 from attio_automate.rules.templates import Templates
-from attio_automate.rules.yamlpos import Located, YamlError, load
+from attio_automate.yamlpos import Located, YamlError, load
 
 _VALIDATOR = Draft202012Validator(RULES_SCHEMA)
 _FIELD_ROOTS = templates.CONTEXT_NAMES - {"rule"}

@@ -5,6 +5,8 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
+from attio_automate.errors import ConfigError
+
 #: (version, statements) for SQLite; each version applies once, in a transaction.
 SQLITE_MIGRATIONS: list[tuple[int, list[str]]] = [
     (
@@ -75,6 +77,19 @@ SQLITE_MIGRATIONS: list[tuple[int, list[str]]] = [
                 budget TEXT PRIMARY KEY,
                 next_slot REAL NOT NULL,
                 blocked_until REAL NOT NULL
+            )""",
+        ],
+    ),
+    (
+        4,
+        [
+            # The runner's own API token ids (the loop guard), per API key
+            # (a digest of it), so a restart still knows them.
+            """CREATE TABLE own_tokens (
+                key_digest TEXT NOT NULL,
+                token_id TEXT NOT NULL,
+                first_seen REAL NOT NULL,
+                PRIMARY KEY (key_digest, token_id)
             )""",
         ],
     ),
@@ -154,7 +169,36 @@ POSTGRES_MIGRATIONS: list[tuple[int, list[str]]] = [
             "ALTER TABLE rate_slots SET UNLOGGED",
         ],
     ),
+    (
+        4,
+        [
+            """CREATE TABLE own_tokens (
+                key_digest TEXT NOT NULL,
+                token_id TEXT NOT NULL,
+                first_seen DOUBLE PRECISION NOT NULL,
+                PRIMARY KEY (key_digest, token_id)
+            )""",
+        ],
+    ),
 ]
+
+
+class SchemaTooNew(ConfigError):
+    """The store was migrated by a newer runner than this one."""
+
+
+def _refuse_newer(current: int, migrations: list[tuple[int, list[str]]]) -> None:
+    """A runner never works on a schema it does not know: during a rolling
+    upgrade the old runners stop here, with a clear message, instead of
+    writing rows the new schema does not expect."""
+    known = max(version for version, _ in migrations)
+    if current > known:
+        raise SchemaTooNew(
+            [
+                f"the store's schema is version {current}, newer than this runner knows "
+                f"({known}): a newer attio-automate has migrated it; upgrade this runner"
+            ]
+        )
 
 
 def migrate_sqlite(connection: sqlite3.Connection) -> None:
@@ -162,6 +206,7 @@ def migrate_sqlite(connection: sqlite3.Connection) -> None:
     connection.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
     row = connection.execute("SELECT MAX(version) FROM schema_version").fetchone()
     current = row[0] or 0
+    _refuse_newer(current, SQLITE_MIGRATIONS)
     for version, statements in SQLITE_MIGRATIONS:
         if version <= current:
             continue
@@ -186,6 +231,7 @@ async def migrate_postgres(connection: Any) -> None:
             "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)"
         )
         current = await connection.fetchval("SELECT MAX(version) FROM schema_version") or 0
+        _refuse_newer(current, POSTGRES_MIGRATIONS)
         for version, statements in POSTGRES_MIGRATIONS:
             if version <= current:
                 continue

@@ -242,6 +242,23 @@ class PostgresStore(EndsAttempts):
             now,
         )
 
+    # -- the loop guard's tokens ------------------------------------------------------
+
+    async def own_tokens(self, key_digest: str) -> list[str]:
+        rows = await self._pool.fetch(
+            "SELECT token_id FROM own_tokens WHERE key_digest = $1 ORDER BY token_id", key_digest
+        )
+        return [str(row["token_id"]) for row in rows]
+
+    async def remember_token(self, token_id: str, *, key_digest: str, now: float) -> None:
+        await self._pool.execute(
+            "INSERT INTO own_tokens (key_digest, token_id, first_seen) VALUES ($1, $2, $3) "
+            "ON CONFLICT DO NOTHING",
+            key_digest,
+            token_id,
+            now,
+        )
+
     # -- reading ------------------------------------------------------------------------
 
     async def status_counts(self) -> dict[str, int]:

@@ -253,6 +253,26 @@ class SQLiteStore(EndsAttempts):
             )
         )
 
+    # -- the loop guard's tokens ------------------------------------------------------
+
+    async def own_tokens(self, key_digest: str) -> list[str]:
+        rows = await self._run(
+            lambda c: c.execute(
+                "SELECT token_id FROM own_tokens WHERE key_digest = ? ORDER BY token_id",
+                (key_digest,),
+            ).fetchall()
+        )
+        return [str(row[0]) for row in rows]
+
+    async def remember_token(self, token_id: str, *, key_digest: str, now: float) -> None:
+        await self._write(
+            lambda c: c.execute(
+                "INSERT INTO own_tokens (key_digest, token_id, first_seen) VALUES (?, ?, ?) "
+                "ON CONFLICT DO NOTHING",
+                (key_digest, token_id, now),
+            )
+        )
+
     # -- reading ------------------------------------------------------------------------
 
     async def status_counts(self) -> dict[str, int]:

@@ -6,7 +6,7 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from attio_automate.receiver import sign
+from attio_automate.delivery import sign
 
 
 def delivery(events: Sequence[Mapping[str, Any]], *, webhook_id: str = "webhook-test") -> bytes:

@@ -25,8 +25,8 @@ from urllib.parse import urlsplit
 import anyio
 import httpx
 
+from attio_automate.delivery import sign
 from attio_automate.events import EVENT_TYPES
-from attio_automate.receiver import sign
 from attio_automate.testing.fake.model import JSON, FakeAttioError, new_id, not_found
 from attio_automate.testing.fake.workspace import Workspace
 from attio_automate.testing.webhooks import delivery

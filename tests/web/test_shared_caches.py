@@ -8,8 +8,8 @@ import anyio
 import asyncpg
 import pytest
 
+from attio_automate.assembly import Runner, assembled
 from attio_automate.events import AttioEvent
-from attio_automate.server.runner import Runner, assembled
 from attio_automate.settings import Settings
 from attio_automate.testing.fake import FakeAttio
 from attio_automate.testing.pytest_plugin import FAKE_API_KEY

@@ -20,8 +20,8 @@ from attio_automate.testing.servers import (
     fake_attio_process,
     runner_process,
 )
-from tests.server.conftest import KEY, NOTE_RULES, SECRET, created, make_people, note_posts, send
 from tests.store.conftest import PG_BASE
+from tests.web.conftest import KEY, NOTE_RULES, SECRET, created, make_people, note_posts, send
 
 STEPS = [None, "s1", "s2"]
 CONFIG = """

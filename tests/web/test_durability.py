@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from attio_automate.testing.servers import FakeAttioProcess, runner_process
-from tests.server.conftest import (
+from tests.web.conftest import (
     KEY,
     SECRET,
     Setup,

@@ -13,13 +13,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from attio_automate.assembly import Plugins, build_processor
 from attio_automate.attio.client import AttioClient, ClientSettings
 from attio_automate.attio.ratelimit import RateLimits
 from attio_automate.bus.context import PlannedAction
 from attio_automate.errors import ConfigError
 from attio_automate.events import AttioEvent
 from attio_automate.processing.processor import EventResult
-from attio_automate.runtime import Plugins, build_processor
 from attio_automate.testing.fake import FakeAttio
 from attio_automate.testing.fixtures import load_fixtures
 

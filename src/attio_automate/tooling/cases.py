@@ -22,10 +22,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from attio_automate.assembly import Plugins
 from attio_automate.errors import ConfigError
-from attio_automate.rules.dryrun import DryRun, dry_run, parse_event
-from attio_automate.rules.yamlpos import YamlError, load
-from attio_automate.runtime import Plugins
+from attio_automate.tooling.dryrun import DryRun, dry_run, parse_event
+from attio_automate.yamlpos import YamlError, load
 
 
 @dataclass

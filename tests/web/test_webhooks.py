@@ -8,7 +8,7 @@ import httpx
 
 from attio_automate.testing.servers import FakeAttioProcess, runner_process
 from attio_automate.testing.webhooks import delivery
-from tests.server.conftest import (
+from tests.web.conftest import (
     KEY,
     SECRET,
     Setup,
@@ -56,7 +56,7 @@ def test_good_and_bad_deliveries(fake: FakeAttioProcess, setup: Setup) -> None:
             tampered = send(runner.url, [created(people, bob, "x")], key="d3", secret="wrong")
             oversized = http.post(f"{runner.url}/webhooks/attio", content=b"x" * (1024 * 1024 + 1))
             signed_junk = send(runner.url, [], key="d4")  # valid, and empty
-            from attio_automate.receiver import sign
+            from attio_automate.delivery import sign
 
             malformed = http.post(
                 f"{runner.url}/webhooks/attio",

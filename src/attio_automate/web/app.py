@@ -12,10 +12,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from attio_automate.receiver import WebhookRejected, parse_delivery
-from attio_automate.server.admin import admin_routes
-from attio_automate.server.runner import Runner, running
+from attio_automate.assembly import Plugins, Runner, running
+from attio_automate.delivery import WebhookRejected, parse_delivery
 from attio_automate.settings import Settings
+from attio_automate.store import Store
+from attio_automate.web.admin import admin_routes
 
 READY_CACHE_SECONDS = 5.0
 
@@ -110,13 +111,20 @@ def create_app(
     attio_transport: httpx.AsyncBaseTransport | None = None,
     extra_routes: Sequence[BaseRoute] = (),
     watch_signals: bool = False,
+    plugins: Plugins | None = None,
+    store: Store | None = None,
 ) -> Starlette:
-    """The runner as an ASGI app; its lifespan runs the dispatcher."""
+    """The runner as an ASGI app; its lifespan runs the dispatcher (with the
+    ``plugins`` and open ``store`` given, if any: see :func:`assembled`)."""
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         async with running(
-            settings, attio_transport=attio_transport, watch_signals=watch_signals
+            settings,
+            attio_transport=attio_transport,
+            watch_signals=watch_signals,
+            plugins=plugins,
+            store=store,
         ) as runner:
             app.state.runner = runner
             yield

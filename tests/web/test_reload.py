@@ -6,8 +6,8 @@ from pathlib import Path
 import anyio
 import pytest
 
-from attio_automate.runtime import load_plugins
-from attio_automate.server.reload import RulesReloader
+from attio_automate.assembly import load_plugins
+from attio_automate.rules.reload import RulesReloader
 
 pytestmark = pytest.mark.anyio
 

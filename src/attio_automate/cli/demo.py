@@ -24,15 +24,15 @@ import httpx
 from hypercorn.asyncio import serve
 
 from attio_automate import operations
+from attio_automate.assembly import Runner
 from attio_automate.attio.client import AttioClient, ClientSettings
 from attio_automate.examples import example_path
-from attio_automate.server.app import create_app
-from attio_automate.server.runner import Runner
-from attio_automate.serving import hypercorn_config
 from attio_automate.settings import Settings
 from attio_automate.store.base import EventFilter
 from attio_automate.testing.fake import FakeAttio, entries
 from attio_automate.testing.servers import free_port
+from attio_automate.web.app import create_app
+from attio_automate.web.server import hypercorn_config
 
 DEMO_KEY = "demo-key"
 Echo = Callable[[str], None]

@@ -25,8 +25,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from attio_automate import operations
+from attio_automate.assembly import Runner
 from attio_automate.errors import ConfigError
-from attio_automate.server.runner import Runner
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 _FILTER_KEYS = ("status", "type", "record", "rule", "since", "until", "limit")

@@ -16,7 +16,7 @@ from click.testing import CliRunner
 
 from attio_automate.cli.main import main
 from attio_automate.testing.servers import FakeAttioProcess, runner_process
-from tests.server.conftest import KEY, SECRET, Setup, created, inbox, people_object_id, send
+from tests.web.conftest import KEY, SECRET, Setup, created, inbox, people_object_id, send
 
 ADMIN = "admin-token-for-tests"
 BAD_RULES = """

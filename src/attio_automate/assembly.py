@@ -1,30 +1,103 @@
-"""The runner's parts, built from settings and owned by the app's lifespan."""
+"""The one place the runner is assembled: plugins, rules, the event
+processor, the store, the client and the dispatcher.
+
+Everything else receives what it needs from here: ``serve`` and the HTTP
+app run what :func:`running` yields, the operators' commands re-run events
+with what :func:`assembled` yields, and the rule tools (dry runs, cases)
+build a processor with :func:`load_plugins` and :func:`build_processor`.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 import anyio
 import httpx
 
+from attio_automate.actions import builtin
+from attio_automate.actions.registry import ActionRegistry
 from attio_automate.attio.client import AttioClient, ClientSettings
 from attio_automate.attio.ratelimit import RateLimits
 from attio_automate.attio.schema import SchemaCache
+from attio_automate.bus.bus import HookBus
 from attio_automate.bus.context import AppContext
+from attio_automate.bus.manager import PluginLoadError, build_plugin_manager
 from attio_automate.clock import SystemClock
 from attio_automate.errors import ConfigError
 from attio_automate.metrics import Metrics
 from attio_automate.processing.dispatcher import Dispatcher, DispatchPolicy
-from attio_automate.runtime import Plugins, build_processor, load_plugins
-from attio_automate.server.reload import RulesReloader
+from attio_automate.processing.processor import EventProcessor
+from attio_automate.rules.engine import RulesEngine
+from attio_automate.rules.loader import load_rules_file
+from attio_automate.rules.model import RuleSet
+from attio_automate.rules.reload import RulesReloader
 from attio_automate.settings import Settings
 from attio_automate.store import Store, open_store_url
 from attio_automate.store.base import RESYNC
 from attio_automate.store.budget import shared_budgets
+
+
+@dataclass
+class Plugins:
+    """The plugin manager, its bus and the actions plugins registered."""
+
+    bus: HookBus
+    actions: ActionRegistry
+    rules: RulesEngine
+
+
+def load_plugins(
+    *,
+    rules_path: str | Path | None = None,
+    plugin_paths: Sequence[str | Path] = (),
+    entry_points: bool = True,
+) -> Plugins:
+    """Load built-in and installed plugins, then the rules (checked against the
+    actions they registered).  Raises :class:`ConfigError` for any problem."""
+    engine = RulesEngine(RuleSet())
+    try:
+        manager = build_plugin_manager(
+            builtins=[builtin, engine], paths=plugin_paths, entry_points=entry_points
+        )
+    except PluginLoadError as exc:
+        raise ConfigError([str(exc)]) from exc
+    bus = HookBus(manager)
+    actions, failures = ActionRegistry.from_bus(bus)
+    if failures:
+        raise ConfigError(
+            [f"plugin {f.plugin} failed to register its actions: {f.error}" for f in failures]
+        )
+    if rules_path is not None:
+        engine.replace(load_rules_file(rules_path, registry=actions))
+    return Plugins(bus, actions, engine)
+
+
+def build_processor(
+    plugins: Plugins,
+    *,
+    attio: AttioClient,
+    schema: SchemaCache | None = None,
+    own_actor_ids: Collection[str] = (),
+    settings: Mapping[str, Mapping[str, Any]] | None = None,
+) -> EventProcessor:
+    """An event processor over ``plugins`` talking to ``attio`` (plugin
+    authors' tests use this too)."""
+    return EventProcessor(
+        bus=plugins.bus,
+        actions=plugins.actions,
+        attio=attio,
+        schema=schema or SchemaCache(attio),
+        own_actor_ids=own_actor_ids,
+        settings=settings,
+    )
+
 
 log = logging.getLogger("attio_automate.runner")
 
@@ -46,6 +119,11 @@ class Runner:
     attio_checked: tuple[float, bool] = field(default=(0.0, False))
 
 
+def api_key_digest(api_key: str) -> str:
+    """What the store keeps to tell API keys apart, never the key itself."""
+    return hashlib.sha256(api_key.encode()).hexdigest()[:16]
+
+
 def check_settings(settings: Settings) -> None:
     """Refuse to start without what the runner cannot work without."""
     problems = []
@@ -59,18 +137,27 @@ def check_settings(settings: Settings) -> None:
 
 @contextlib.asynccontextmanager
 async def assembled(
-    settings: Settings, *, attio_transport: httpx.AsyncBaseTransport | None = None
+    settings: Settings,
+    *,
+    attio_transport: httpx.AsyncBaseTransport | None = None,
+    plugins: Plugins | None = None,
+    store: Store | None = None,
 ) -> AsyncIterator[Runner]:
     """The store, the client, the plugins and a dispatcher that is not running:
-    what ``serve`` runs, and what the CLI re-runs events with."""
+    what ``serve`` runs, and what the CLI re-runs events with.  ``plugins``
+    already loaded and a ``store`` already open are used as they are (and the
+    store is left open for its owner); otherwise both come from ``settings``."""
     metrics = Metrics()
-    plugins = load_plugins(
-        rules_path=settings.rules_path,
-        plugin_paths=settings.plugin_paths,
-        entry_points=settings.installed_plugins,
-    )
-    store = open_store_url(settings.store_url)
-    await store.open()
+    if plugins is None:
+        plugins = load_plugins(
+            rules_path=settings.rules_path,
+            plugin_paths=settings.plugin_paths,
+            entry_points=settings.installed_plugins,
+        )
+    owned = store is None
+    if store is None:
+        store = open_store_url(settings.store_url)
+        await store.open()
     try:
         client_settings = ClientSettings(
             base_url=settings.base_url,
@@ -101,13 +188,21 @@ async def assembled(
             on_response=metrics.observe_attio,
         ) as attio:
             schema = SchemaCache(attio, ttl=settings.schema_ttl)
+            # The loop guard knows the tokens earlier runs learnt were ours.
+            key_digest = api_key_digest(settings.api_key)
+            learnt = await store.own_tokens(key_digest)
             processor = build_processor(
                 plugins,
                 attio=attio,
                 schema=schema,
-                own_actor_ids=settings.own_token_ids,
+                own_actor_ids=(*settings.own_token_ids, *learnt),
                 settings=settings.plugin_settings,
             )
+
+            async def remember(token: str) -> None:
+                await store.remember_token(token, key_digest=key_digest, now=time.time())
+
+            processor.remember_token = remember
             processor.loop_guard = settings.loop_guard
             processor.announce = store.publish
             dispatcher = Dispatcher(
@@ -132,8 +227,9 @@ async def assembled(
             store.subscribe(lambda message: _on_message(message, schema, dispatcher))
             yield Runner(settings, store, attio, schema, plugins, dispatcher, metrics, reloader)
     finally:
-        with anyio.CancelScope(shield=True):
-            await store.close()
+        if owned:
+            with anyio.CancelScope(shield=True):
+                await store.close()
 
 
 @contextlib.asynccontextmanager
@@ -142,11 +238,15 @@ async def running(
     *,
     attio_transport: httpx.AsyncBaseTransport | None = None,
     watch_signals: bool = False,
+    plugins: Plugins | None = None,
+    store: Store | None = None,
 ) -> AsyncIterator[Runner]:
     """Assemble, call the plugins' ``startup``, run the dispatcher; on exit drain
-    it, call ``shutdown`` and close everything."""
+    it, call ``shutdown`` and close everything (see :func:`assembled`)."""
     check_settings(settings)
-    async with assembled(settings, attio_transport=attio_transport) as runner:
+    async with assembled(
+        settings, attio_transport=attio_transport, plugins=plugins, store=store
+    ) as runner:
         app_context = AppContext(runner.attio, runner.schema, settings.plugin_settings)
         bus = runner.plugins.bus
         for failure in await bus.call("startup", app=app_context):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from attio_automate.receiver import WebhookRejected, parse_delivery, sign, signature_valid
+from attio_automate.delivery import WebhookRejected, parse_delivery, sign, signature_valid
 from attio_automate.testing.webhooks import delivery, record_event
 
 BODY = delivery(
@@ -82,6 +82,6 @@ def test_bad_deliveries_are_refused(
     ],
 )
 def test_the_fast_check_agrees_with_the_envelope_schema(payload: object) -> None:
-    from attio_automate.receiver import _ENVELOPE, _envelope_ok
+    from attio_automate.delivery import _ENVELOPE, _envelope_ok
 
     assert _envelope_ok(payload) == _ENVELOPE.is_valid(payload)

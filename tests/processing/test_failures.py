@@ -1,0 +1,328 @@
+"""Every exception while deciding or acting ends the event in a defined state.
+
+The dispatcher runs in-process over a real SQLite store and the fake Attio,
+on a virtual clock: backoffs of minutes pass in no time.  Each test throws
+one kind of failure at it and checks how the event ends: retried later
+(attempts counted, or not during an outage), or dead with the reason.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from attio_automate.actions import builtin
+from attio_automate.actions.registry import ActionRegistry
+from attio_automate.assembly import Plugins, build_processor
+from attio_automate.attio.breaker import BreakerPolicy
+from attio_automate.attio.client import AttioClient, ClientSettings
+from attio_automate.attio.ratelimit import RateLimits
+from attio_automate.attio.retry import RetryPolicy
+from attio_automate.bus.bus import HookBus
+from attio_automate.bus.context import ActionContext, EventContext
+from attio_automate.bus.hookspecs import hookimpl
+from attio_automate.bus.manager import build_plugin_manager
+from attio_automate.clock import VirtualClock
+from attio_automate.errors import AttioUnavailable
+from attio_automate.metrics import Metrics
+from attio_automate.processing.dispatcher import Dispatcher, DispatchPolicy
+from attio_automate.rules.engine import RulesEngine
+from attio_automate.rules.loader import load_rules
+from attio_automate.rules.model import RuleSet
+from attio_automate.store import open_store_url
+from attio_automate.store.base import FINISHED, EventFilter, NewEvent, StoredEvent
+from attio_automate.store.sqlite import SQLiteStore
+from attio_automate.testing import FakeAttio
+from attio_automate.testing.fake.limits import Fault
+from attio_automate.testing.pytest_plugin import FAKE_API_KEY
+
+pytestmark = pytest.mark.anyio
+MEMBER = {"type": "workspace-member", "id": "m"}
+POLICY = DispatchPolicy(max_attempts=3, backoff_initial=10, backoff_max=600, lease_seconds=30)
+
+NOTE_RULE = """
+  - id: greet
+    on: record.created
+    object: people
+    do:
+      - action: add_note
+        with: {title: Hello, content: "Hi {{ record.name.first_name }}"}
+"""
+
+
+@dataclass
+class Harness:
+    fake: FakeAttio
+    clock: VirtualClock
+    store: SQLiteStore
+    plugins: Plugins
+    dispatcher: Dispatcher
+
+    async def person_created(self, name: str = "Ada Lovelace") -> int:
+        person = self.fake.workspace.create_record("people", {"name": name}, actor=MEMBER)
+        payload = {
+            "event_type": "record.created",
+            "id": {"object_id": self.fake.workspace.objects["people"].id, "record_id": person.id},
+            "actor": MEMBER,
+        }
+        new = NewEvent(
+            f"d-{person.id}:0",
+            f"record:{person.id}",
+            "record.created",
+            payload,
+            None,
+            self.clock.time(),
+        )
+        await self.store.insert_events([new])
+        events = await self.store.list_events(EventFilter(limit=1000))
+        return max(e.id for e in events)
+
+    async def settle(self, event_id: int, *, turns: int = 30) -> StoredEvent:
+        """Run the dispatcher, moving the clock to each retry, until the event ends."""
+        for _ in range(turns):
+            await self.dispatcher.run_ready()
+            event = await self.store.get_event(event_id)
+            assert event is not None
+            if event.status in FINISHED:
+                return event
+            self.clock.advance(max(event.available_at - self.clock.time(), 0.0) + 0.001)
+        raise AssertionError(f"event {event_id} did not end in {turns} turns")
+
+    def notes(self) -> int:
+        return len(self.fake.workspace.notes)
+
+    def use_rules(self, body: str) -> None:
+        text = "version: 1\nrules:\n" + body
+        self.plugins.rules.replace(load_rules(text, registry=self.plugins.actions))
+
+
+@pytest.fixture
+async def make(tmp_path: Path) -> AsyncIterator[Any]:
+    opened: list[tuple[SQLiteStore, AttioClient]] = []
+
+    async def build(*extra: object, rules: str = NOTE_RULE) -> Harness:
+        clock = VirtualClock()
+        fake = FakeAttio(api_key=FAKE_API_KEY, clock=clock.time)
+        settings = ClientSettings(
+            base_url="http://fake-attio/v2",
+            rate_limits=RateLimits(reads_per_second=1e6, writes_per_second=1e6, fraction=1),
+            retry=RetryPolicy(attempts=2, backoff_initial=1, jitter=0),
+            breaker=BreakerPolicy(failure_threshold=3, cool_down=60),
+        )
+        client = AttioClient(
+            api_key=FAKE_API_KEY, settings=settings, transport=fake.transport(), clock=clock
+        )
+        engine = RulesEngine(RuleSet())
+        bus = HookBus(build_plugin_manager(builtins=[builtin, engine, *extra], entry_points=False))
+        actions, failures = ActionRegistry.from_bus(bus)
+        assert failures == []
+        plugins = Plugins(bus, actions, engine)
+        store = open_store_url(f"sqlite:///{tmp_path}/store-{len(opened)}.db")
+        assert isinstance(store, SQLiteStore)
+        await store.open()
+        opened.append((store, client))
+        processor = build_processor(plugins, attio=client)
+        dispatcher = Dispatcher(
+            store,
+            processor,
+            policy=POLICY,
+            metrics=Metrics(),
+            breaker=client.breaker,
+            clock=clock.time,
+        )
+        harness = Harness(fake, clock, store, plugins, dispatcher)
+        harness.use_rules(rules)
+        return harness
+
+    yield build
+    for store, client in opened:
+        await store.close()
+        await client.aclose()
+
+
+async def attempt_rows(h: Harness, event_id: int) -> list[str]:
+    return [str(a["status"]) for a in await h.store.attempts(event_id)]
+
+
+async def test_a_filter_error_dead_letters_the_event_after_the_other_rules_acted(
+    make: Any,
+) -> None:
+    broken = """
+  - id: broken
+    on: record.created
+    object: people
+    do:
+      - action: add_note
+        with: {title: Due, content: "{{ record.name.first_name | add_days(1) }}"}
+"""
+    h = await make(rules=broken + NOTE_RULE)
+    event_id = await h.person_created()
+    event = await h.settle(event_id)
+    # A ValueError inside a filter: this rule's error, permanent, and the
+    # other rule still decided and acted.
+    assert event.status == "dead"
+    assert event.reason is not None
+    assert event.reason.startswith("rule broken: template")
+    assert "ValueError" in event.reason
+    trace = await h.store.get_trace(event_id)
+    assert trace is not None
+    decisions = {d["rule"]: d for d in trace["decisions"]}
+    assert decisions["broken"]["error"]
+    assert decisions["greet"]["matched"] is True
+    assert h.notes() == 1
+    assert await attempt_rows(h, event_id) == ["dead"]
+
+    # Fixed, then retried: the rule that failed acts, the other is not repeated.
+    h.use_rules(broken.replace("| add_days(1) ", "") + NOTE_RULE)
+    await h.store.requeue([event_id], now=h.clock.time(), force=False)
+    event = await h.settle(event_id)
+    assert event.status == "done"
+    assert h.notes() == 2
+
+
+class Flaky:
+    """A plugin whose ``handle_event`` raises ``errors`` one by one, then plans a note."""
+
+    PLUGIN_NAME = "flaky"
+
+    def __init__(self, *errors: BaseException) -> None:
+        self.errors = list(errors)
+        self.calls = 0
+
+    @hookimpl
+    def handle_event(self, event: EventContext) -> None:
+        self.calls += 1
+        if self.errors:
+            raise self.errors.pop(0)
+        event.plan("add_note", {"title": "flaky", "content": "made it"})
+
+
+async def test_attio_unavailable_in_a_plugin_waits_without_spending_attempts(make: Any) -> None:
+    flaky = Flaky(*(AttioUnavailable(60) for _ in range(5)))
+    h = await make(flaky)
+    event_id = await h.person_created()
+    event = await h.settle(event_id)
+    assert event.status == "done"
+    assert flaky.calls == 6
+    # Five outages, more than max_attempts, and no attempt of the event's own spent.
+    assert await attempt_rows(h, event_id) == ["pending"] * 5 + ["done"]
+    assert event.attempts == 1
+    assert h.notes() == 2  # the rule's note and the plugin's, each once
+
+
+async def test_a_timeout_in_a_plugin_is_retried_with_backoff_then_succeeds(make: Any) -> None:
+    flaky = Flaky(TimeoutError("lookup timed out"), ConnectionResetError("reset"))
+    h = await make(flaky)
+    event_id = await h.person_created()
+    started = h.clock.time()
+    event = await h.settle(event_id)
+    assert event.status == "done"
+    assert await attempt_rows(h, event_id) == ["pending", "pending", "done"]
+    # Backoff of 10 s, then 20 s, on the virtual clock.
+    assert h.clock.time() - started == pytest.approx(30, abs=0.01)
+    assert h.notes() == 2  # the rule's note was not repeated by the retries
+
+
+async def test_retryable_failures_give_up_after_max_attempts(make: Any) -> None:
+    flaky = Flaky(*(TimeoutError(f"timeout {n}") for n in range(10)))
+    h = await make(flaky)
+    event_id = await h.person_created()
+    event = await h.settle(event_id)
+    assert event.status == "dead"
+    assert event.reason == "gave up after 3 attempts: plugin flaky: TimeoutError: timeout 2"
+    assert await attempt_rows(h, event_id) == ["pending", "pending", "dead"]
+    assert flaky.calls == 3
+
+
+@pytest.mark.parametrize(
+    "error",
+    [KeyError("stage"), ZeroDivisionError("division by zero"), RecursionError("deep")],
+)
+async def test_a_plugin_bug_of_any_type_is_a_dead_letter(make: Any, error: Exception) -> None:
+    h = await make(Flaky(error))
+    event_id = await h.person_created()
+    event = await h.settle(event_id)
+    assert event.status == "dead"
+    assert event.reason == f"plugin flaky: {type(error).__name__}: {error}"
+    assert h.notes() == 1  # the rules still acted
+
+
+class Divider:
+    PLUGIN_NAME = "divider"
+
+    @hookimpl
+    def register_actions(self, register: Any) -> None:
+        async def divide(ctx: ActionContext, params: Mapping[str, Any]) -> Any:
+            return {"ratio": params["a"] / params["b"]}
+
+        register("divider.divide", divide, idempotent=True)
+
+
+async def test_an_unexpected_exception_in_an_action_is_a_dead_letter(make: Any) -> None:
+    rule = """
+  - id: divide
+    on: record.created
+    object: people
+    do:
+      - action: divider.divide
+        with: {a: 1, b: 0}
+"""
+    h = await make(Divider(), rules=rule)
+    event_id = await h.person_created()
+    event = await h.settle(event_id)
+    assert event.status == "dead"
+    assert event.reason is not None
+    assert event.reason.startswith("action divider.divide (divide) failed: ZeroDivisionError")
+    assert "test_failures.py:" in event.reason  # where, for whoever fixes it
+
+
+async def test_attio_5xx_is_retried_and_a_4xx_is_dead(make: Any) -> None:
+    h = await make()
+    h.fake.faults.append(Fault(until=h.clock.time() + 15, status=503, path="/notes"))
+    event_id = await h.person_created()
+    event = await h.settle(event_id)
+    assert event.status == "done"
+    statuses = await attempt_rows(h, event_id)
+    assert (statuses[0], statuses[-1]) == ("pending", "done")
+    assert h.notes() == 1
+
+    bad = """
+  - id: bad-stage
+    on: record.created
+    object: people
+    do:
+      - action: add_to_list
+        with: {list: sales, entry_values: {stage: No such stage}}
+"""
+    h.use_rules(bad)
+    event_id = await h.person_created("Grace Hopper")
+    event = await h.settle(event_id)
+    assert event.status == "dead"
+    assert event.reason is not None
+    assert "Attio 400 value_not_found" in event.reason
+    assert await attempt_rows(h, event_id) == ["dead"]
+
+
+async def test_a_store_failure_in_the_ledger_is_retried_not_dead(make: Any) -> None:
+    h = await make()
+    real = h.store.ledger_intend
+    cuts = [sqlite3.OperationalError("disk I/O error")]
+
+    async def cut_once(key: str, **kwargs: Any) -> None:
+        if cuts:
+            raise cuts.pop()
+        await real(key, **kwargs)
+
+    h.store.ledger_intend = cut_once
+    event_id = await h.person_created()
+    event = await h.settle(event_id)
+    assert event.status == "done"
+    assert await attempt_rows(h, event_id) == ["pending", "done"]
+    trace = await h.store.get_trace(event_id)
+    assert trace is not None
+    assert h.notes() == 1
