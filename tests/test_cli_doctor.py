@@ -7,11 +7,13 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 
+import anyio
 import pytest
 from click.testing import CliRunner
 
 from attio_automate.cli.main import main
 from attio_automate.examples import example_path
+from attio_automate.store import open_store_url
 from attio_automate.testing.servers import FakeAttioProcess, fake_attio_process
 
 KEY = "doctor-key-1234"
@@ -21,6 +23,12 @@ KEY = "doctor-key-1234"
 def fake() -> Iterator[FakeAttioProcess]:
     with fake_attio_process(api_key=KEY) as process:
         yield process
+
+
+async def _create(url: str) -> None:
+    store = open_store_url(url)
+    await store.open()
+    await store.close()
 
 
 def doctor(*args: str, env: dict[str, str]) -> tuple[int, str]:
@@ -36,6 +44,16 @@ def test_all_well(fake: FakeAttioProcess, tmp_path: Path) -> None:
         "ATTIO_BASE_URL": fake.base_url,
         "ATTIO_AUTOMATE_DB": f"sqlite:///{tmp_path / 'store.db'}",
     }
+    # A store that does not exist yet is not created and called fine.
+    code, out = doctor("--rules", str(example_path()), "--json", env=env)
+    assert code == 1
+    assert json.loads(out)["checks"]["store"] == (
+        f"FAILED: no store at {tmp_path / 'store.db'} "
+        "(serve creates it on its first start: is the path right?)"
+    )
+    assert not (tmp_path / "store.db").exists()
+
+    anyio.run(_create, env["ATTIO_AUTOMATE_DB"])
     code, out = doctor("--rules", str(example_path()), "--json", env=env)
     assert code == 0, out
     report = json.loads(out)

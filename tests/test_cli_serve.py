@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from attio_automate.cli.main import main
@@ -67,3 +68,34 @@ def test_a_store_that_cannot_be_opened(tmp_path: Path) -> None:
     )
     assert code == 1
     assert f"cannot open the store at sqlite:///{blocked}/inbox.db" in out
+
+
+def test_log_level_and_json_lines(capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+    import logging
+
+    from attio_automate.cli.logs import configure
+
+    root = logging.getLogger()
+    saved = (root.handlers[:], root.level, logging.getLogger("httpx").level)
+    try:
+        configure("info", "json")
+        logging.getLogger("attio_automate.runner").info("started %d", 1)
+        logging.getLogger("httpx").info("HTTP Request: GET https://api.attio.com/v2/self")
+        logging.getLogger("attio_automate.runner").debug("not at info")
+        try:
+            raise ValueError("boom")
+        except ValueError:
+            logging.getLogger("attio_automate.runner").exception("failed")
+        lines = [json.loads(line) for line in capsys.readouterr().err.splitlines()]
+        assert [(x["level"], x["logger"], x["message"]) for x in lines] == [
+            ("info", "attio_automate.runner", "started 1"),
+            ("error", "attio_automate.runner", "failed"),
+        ]
+        assert "ValueError: boom" in lines[1]["error"]
+        configure("debug", "text")
+        logging.getLogger("httpx").info("HTTP Request: GET /v2/self")
+        assert "INFO httpx: HTTP Request: GET /v2/self" in capsys.readouterr().err
+    finally:
+        root.handlers[:], root.level = saved[0], saved[1]
+        logging.getLogger("httpx").setLevel(saved[2])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -90,7 +91,8 @@ def summary(event: StoredEvent) -> JSON:
 
 
 async def detail(store: Store, event_id: int) -> JSON | None:
-    """An event with its payload, trace and attempt history."""
+    """An event with its payload, trace and attempt history (``history``;
+    ``attempts`` stays the count of attempts that counted)."""
     event = await store.get_event(event_id)
     if event is None:
         return None
@@ -101,12 +103,15 @@ async def detail(store: Store, event_id: int) -> JSON | None:
         **summary(event),
         "payload": dict(event.payload),
         "trace": await store.get_trace(event_id),
-        "attempts": attempts,
+        "history": attempts,
     }
 
 
-async def select_ids(store: Store, ids: Sequence[int], where: EventFilter | None) -> list[int]:
-    """The ids asked for (all must exist) or those a filter selects, oldest first."""
+async def select_ids(
+    store: Store, ids: Sequence[int], where: EventFilter | None, *, limit: int | None = None
+) -> list[int]:
+    """The ids asked for (all must exist) or those a filter selects, oldest
+    first: every one of them, or the newest ``limit``."""
     if ids:
         missing = [i for i in ids if await store.get_event(i) is None]
         if missing:
@@ -114,7 +119,22 @@ async def select_ids(store: Store, ids: Sequence[int], where: EventFilter | None
         return sorted(set(ids))
     if where is None:
         raise ConfigError(["give event ids or a filter (--since, --rule, --status...)"])
-    return sorted(e.id for e in await store.list_events(where))
+    if limit is not None:
+        return sorted(e.id for e in await store.list_events(replace(where, limit=limit)))
+    return sorted(await matching_ids(store, where))
+
+
+async def matching_ids(store: Store, where: EventFilter, *, page: int = 1000) -> list[int]:
+    """The ids of every event ``where`` selects, page by page (``where.limit``
+    is the page size of one listing; here it bounds nothing)."""
+    found: list[int] = []
+    before: int | None = None
+    while True:
+        batch = await store.list_events(replace(where, before_id=before, limit=page))
+        found.extend(e.id for e in batch)
+        if len(batch) < page:
+            return found
+        before = batch[-1].id
 
 
 async def rerun(

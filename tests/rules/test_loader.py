@@ -126,3 +126,47 @@ def test_yaml_syntax_errors_have_positions(registry) -> None:  # type: ignore[no
 def test_unreadable_file_is_a_config_error(tmp_path, registry) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(ConfigError, match="cannot read"):
         load_rules_file(tmp_path / "missing.yaml", registry=registry)
+
+
+def test_a_misspelled_operator_is_named_with_a_suggestion(registry) -> None:  # type: ignore[no-untyped-def]
+    typo = GOOD.replace("contains: Founder", "contain: Founder")
+    assert problems(typo, registry) == [
+        "r.yaml:8:9: unknown operator `contain`, did you mean `contains`?"
+    ]
+    nonsense = GOOD.replace("contains: Founder", "resembles: Founder")
+    assert problems(nonsense, registry) == [
+        "r.yaml:8:9: unknown operator `resembles` (one of: equals, not_equals, in, contains, "
+        "matches, exists, gt, lt)"
+    ]
+    two = GOOD.replace("contains: Founder", "contains: Founder\n        equals: CEO")
+    assert problems(two, registry) == [
+        "r.yaml:7:9: one operator per condition, not 2: use all: [...]"
+    ]
+    none = GOOD.replace("        contains: Founder\n", "")
+    assert problems(none, registry) == [
+        "r.yaml:7:9: a field condition needs an operator: equals, not_equals, in, contains, "
+        "matches, exists, gt, lt"
+    ]
+
+
+def test_a_template_error_of_any_kind_is_kept_to_its_rule(registry) -> None:  # type: ignore[no-untyped-def]
+    from attio_automate.bus.context import EventContext
+    from attio_automate.events import AttioEvent
+    from attio_automate.rules.engine import RulesEngine
+
+    text = GOOD.replace("{{ record.name.full_name }}", "{{ record.job_title | add_days(1) }}")
+    text += GOOD.split("rules:\n", 1)[1].replace("id: one", "id: two")
+    engine = RulesEngine(load_rules(text, filename="r.yaml", registry=registry))
+    ctx = EventContext(
+        event=AttioEvent("record.created", {}),
+        key="k",
+        attio=None,  # type: ignore[arg-type]
+        schema=None,  # type: ignore[arg-type]
+        object="people",
+        record={"job_title": "Founder", "name": {"full_name": "Ada"}},
+    )
+    one, two = engine.decide(ctx)
+    assert (one.rule, one.matched) == ("one", False)
+    assert one.error is not None
+    assert "ValueError" in one.error
+    assert (two.rule, two.matched, two.error) == ("two", True, None)

@@ -377,3 +377,15 @@ async def test_a_lost_channel_is_won_back(
                 await anyio.sleep(0.01)
     finally:
         await admin.close()
+
+
+async def test_depths_count_unfinished_and_dead_events(store: Store) -> None:
+    await store.insert_events([new(f"q:{n}", f"r{n}") for n in range(4)])
+    claimed = await store.claim("me", limit=10, lease=30, now=time.time())
+    assert len(claimed) == 4
+    done, dead, _, _ = claimed
+    await store.finish(done.id, "me", status="done", trace=None, reason=None, now=time.time())
+    await store.finish(dead.id, "me", status="dead", trace=None, reason="x", now=time.time())
+    assert await store.depths() == (2, 1)
+    counts = await store.status_counts()
+    assert (counts.get("processing"), counts.get("done"), counts.get("dead")) == (2, 1, 1)

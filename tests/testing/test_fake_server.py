@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import signal
+
 import pytest
 
 from attio_automate.attio.client import AttioClient, ClientSettings
@@ -42,3 +44,14 @@ def test_empty_workspace_flag() -> None:
 
     with fake_attio_process(extra_args=["--empty"]) as fake:
         assert httpx.get(f"{fake.base_url}/objects").json() == {"data": []}
+
+
+@pytest.mark.parametrize("signal_number", [signal.SIGTERM, signal.SIGINT])
+def test_a_signal_stops_the_fake_cleanly(signal_number: int) -> None:
+    with fake_attio_process() as fake:
+        fake.process.send_signal(signal_number)
+        code = fake.process.wait(timeout=15)
+        assert fake.process.stderr is not None
+        errors = fake.process.stderr.read().decode()
+    assert code == 0, errors
+    assert "Traceback" not in errors

@@ -165,7 +165,7 @@ class AttioClient:
     async def _data(self, method: str, path: str, **kwargs: Any) -> Any:
         body = await self.request(method, path, **kwargs)
         if method != "GET" and isinstance(body, dict) and isinstance(body.get("data"), dict):
-            self._learn_token(body["data"])
+            self._learn_token(body["data"], _sent_attributes(kwargs.get("json")))
         if not isinstance(body, dict) or "data" not in body:
             raise AttioAPIError(
                 status_code=502,
@@ -177,15 +177,27 @@ class AttioClient:
             )
         return body["data"]
 
-    def _learn_token(self, data: JSON) -> None:
-        values = data.get("values") or data.get("entry_values") or {}
+    def _learn_token(self, data: JSON, sent: set[str] | None) -> None:
+        """Learn the runner's own token id from what a write returned: the
+        actor of what it created (a note, a task), else the actor of the
+        newest current value among the attributes it wrote (never of another
+        attribute, which another integration may have written)."""
         actor = data.get("created_by_actor")
-        if isinstance(values, dict):
-            for items in values.values():
-                if isinstance(items, list) and items and isinstance(items[0], dict):
-                    actor = items[0].get("created_by_actor") or actor
-                    break
-        if isinstance(actor, dict) and actor.get("type") == "api-token" and actor.get("id"):
+        if not _is_token(actor):
+            values = data.get("values") or data.get("entry_values") or {}
+            newest: tuple[str, Any] = ("", None)
+            if isinstance(values, dict):
+                for slug, items in values.items():
+                    if (sent is not None and slug not in sent) or not isinstance(items, list):
+                        continue
+                    for item in items:
+                        if not isinstance(item, dict) or item.get("active_until") is not None:
+                            continue
+                        stamp = str(item.get("active_from") or "")
+                        if _is_token(item.get("created_by_actor")) and stamp >= newest[0]:
+                            newest = (stamp, item["created_by_actor"])
+            actor = newest[1]
+        if isinstance(actor, dict) and _is_token(actor):
             self.token_ids.add(str(actor["id"]))
 
     # -- workspace and schema -------------------------------------------------------------
@@ -437,3 +449,16 @@ def _entry_body(parent_object: str, parent_record_id: str, entry_values: Values)
             "entry_values": _values(entry_values),
         }
     }
+
+
+def _is_token(actor: Any) -> bool:
+    return isinstance(actor, dict) and actor.get("type") == "api-token" and bool(actor.get("id"))
+
+
+def _sent_attributes(body: Any) -> set[str] | None:
+    """The attributes a write's JSON body gave values for (None: not a values write)."""
+    data = body.get("data") if isinstance(body, dict) else None
+    if not isinstance(data, dict):
+        return None
+    values = data.get("values") or data.get("entry_values")
+    return {str(k) for k in values} if isinstance(values, dict) else None

@@ -16,10 +16,21 @@ from attio_automate.cli.store_access import config_option, settings_or_exit
 from attio_automate.errors import AttioError, ConfigError
 from attio_automate.settings import Settings
 from attio_automate.store import open_store_url
+from attio_automate.store.sqlite import SQLiteStore
 
 
 async def _check_store(settings: Settings) -> str:
     store = open_store_url(settings.store_url)
+    # Opening would create a missing SQLite file: a mistyped path would look
+    # fine here and leave the runner's events somewhere nobody looks.
+    if (
+        isinstance(store, SQLiteStore)
+        and store.path != ":memory:"
+        and not await anyio.Path(store.path).is_file()
+    ):
+        raise ConfigError(
+            [f"no store at {store.path} (serve creates it on its first start: is the path right?)"]
+        )
     await store.open()  # migrates: doctor leaves the store ready
     try:
         await store.ping()

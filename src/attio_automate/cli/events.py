@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import sys
 from pathlib import Path
@@ -34,7 +35,12 @@ rules_option = click.option(
 )
 
 
-def filter_options(fn: Any) -> Any:
+def filter_options(fn: Any, *, limit: int | None = 100) -> Any:
+    limit_help = (
+        "At most this many events, newest first."
+        if limit
+        else "At most this many events, newest first (default: every matching event)."
+    )
     for option in reversed(
         [
             click.option("--status", type=_STATUS, help="Only events in this state."),
@@ -43,7 +49,13 @@ def filter_options(fn: Any) -> Any:
             click.option("--rule", help="Only events this rule matched."),
             click.option("--since", help="Received since: ISO time or an age (30m, 2h, 7d)."),
             click.option("--until", help="Received before: ISO time or an age."),
-            click.option("--limit", default=100, show_default=True, type=click.IntRange(min=1)),
+            click.option(
+                "--limit",
+                default=limit,
+                show_default=bool(limit),
+                type=click.IntRange(min=1),
+                help=limit_help,
+            ),
         ]
     ):
         fn = option(fn)
@@ -61,8 +73,10 @@ def _table(rows: list[dict[str, Any]]) -> None:
     if not rows:
         click.echo("no events")
         return
+    # Subjects are ids people copy into --record and Attio's URL: never cut.
+    width = max(len("SUBJECT"), *(len(row["subject"]) for row in rows))
     header = (
-        f"{'ID':>6}  {'STATUS':<8} {'TYPE':<22} {'SUBJECT':<30} {'TRIES':>5}  "
+        f"{'ID':>6}  {'STATUS':<8} {'TYPE':<22} {'SUBJECT':<{width}} {'TRIES':>5}  "
         f"{'RECEIVED':<25} REASON"
     )
     click.echo(header)
@@ -70,7 +84,7 @@ def _table(rows: list[dict[str, Any]]) -> None:
         reason = (row["reason"] or "")[:60]
         click.echo(
             f"{row['id']:>6}  {row['status']:<8} {row['event_type'][:22]:<22} "
-            f"{row['subject'][:30]:<30} {row['attempts']:>5}  "
+            f"{row['subject']:<{width}} {row['attempts']:>5}  "
             f"{row['received_at'] or '':<25} {reason}"
         )
 
@@ -127,7 +141,8 @@ def show(event_id: int, as_json: bool, config_path: Path | None, db_url: str | N
 def show_trace(found: dict[str, Any]) -> None:
     click.echo(f"event {found['id']}: {found['event_type']} on {found['subject']}")
     click.echo(
-        f"  status {found['status']} after {found['attempts']} attempt(s); "
+        f"  status {found['status']} after {found['attempts']} attempt(s) "
+        f"({len(found['history'])} run(s) in all); "
         f"received {found['received_at']}, finished {found['finished_at'] or '-'}"
     )
     if found["reason"]:
@@ -146,20 +161,27 @@ def show_trace(found: dict[str, Any]) -> None:
         )
     for note in trace.get("notes", []):
         click.echo(f"note: {note}")
-    if found["attempts"]:
+    if found["history"]:
         click.echo("attempts:")
-        for attempt in found["attempts"]:
+        for attempt in found["history"]:
             click.echo(
                 f"  {attempt['finished_at']} {attempt['status']:<8} by {attempt['owner']}"
                 f"{': ' + attempt['reason'] if attempt['reason'] else ''}"
             )
 
 
-def _rerun(settings: Settings, ids: list[int], where: EventFilter | None, force: bool) -> None:
+def _rerun(
+    settings: Settings,
+    ids: list[int],
+    where: EventFilter | None,
+    force: bool,
+    *,
+    limit: int | None = None,
+) -> None:
     async def go() -> tuple[list[tuple[int, EventResult]], list[int]]:
         async with opened_runner(settings) as runner:
             try:
-                chosen = await operations.select_ids(runner.store, ids, where)
+                chosen = await operations.select_ids(runner.store, ids, where, limit=limit)
             except ConfigError as exc:
                 raise UserError(exc.problems) from None
             if not chosen:
@@ -197,7 +219,7 @@ def _rerun(settings: Settings, ids: list[int], where: EventFilter | None, force:
 
 @events.command("replay")
 @click.argument("event_ids", nargs=-1, type=int)
-@filter_options
+@functools.partial(filter_options, limit=None)
 @click.option("--force", is_flag=True, help="Run actions again even if already done.")
 @rules_option
 @config_option
@@ -217,9 +239,10 @@ def replay(
     settings = settings_or_exit(
         config_path, store_url=db_url, rules_path=str(rules_path) if rules_path else None
     )
-    chosen = [k for k, v in filters.items() if v is not None and k != "limit"]
+    limit = filters.pop("limit")
+    chosen = [k for k, v in filters.items() if v is not None]
     where = _filter(**filters) if chosen else None
-    _rerun(settings, list(event_ids), where, force)
+    _rerun(settings, list(event_ids), where, force, limit=limit)
 
 
 @click.group("dead-letter")
@@ -274,4 +297,4 @@ def dead_retry(
         not_dead = anyio.run(check)
         if not_dead:
             raise UserError([f"not in the dead letter: {', '.join(map(str, not_dead))}"])
-    _rerun(settings, list(event_ids), _filter(status="dead", limit=10_000), False)
+    _rerun(settings, list(event_ids), _filter(status="dead"), False)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 
 import anyio
@@ -10,6 +9,8 @@ import click
 
 from attio_automate.assembly import Plugins, check_settings, load_plugins
 from attio_automate.cli.common import UserError
+from attio_automate.cli.logs import configure as configure_logging
+from attio_automate.cli.logs import log_options
 from attio_automate.errors import ConfigError
 from attio_automate.settings import Settings, load_settings
 from attio_automate.store import Store, open_store_url, shown_url
@@ -41,12 +42,15 @@ from attio_automate.web.server import serve_until_signal
     type=click.Path(path_type=Path),
     help="Load a plugin from this path (repeatable).",
 )
+@log_options
 def serve(
     config_path: Path | None,
     rules_path: Path | None,
     host: str | None,
     port: int | None,
     plugin_paths: tuple[Path, ...],
+    log_level: str,
+    log_format: str,
 ) -> None:
     """Run the runner: POST /webhooks/attio, /healthz, /readyz, /metrics.
 
@@ -54,9 +58,7 @@ def serve(
     (comma-separated to rotate). ATTIO_AUTOMATE_DB (sqlite:///path),
     ATTIO_BASE_URL and ATTIO_AUTOMATE_ENV are read too. SIGTERM drains.
     """
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    configure_logging(log_level, log_format)
     overrides: dict[str, object] = {
         "host": host,
         "port": port,

@@ -6,6 +6,7 @@ reported at once; a file with any problem yields no rules at all.
 
 from __future__ import annotations
 
+import difflib
 import re
 from pathlib import Path
 from typing import Any
@@ -100,6 +101,8 @@ def load_rules(
 
 
 def _schema_problem(error: ValidationError, problems: _Problems) -> None:
+    if _field_condition_problem(error, problems):
+        return
     if error.validator in ("anyOf", "oneOf") and error.context:
         deepest = best_match(error.context)
         if len(deepest.absolute_path) > 0 or deepest.validator != "type":
@@ -121,6 +124,30 @@ def _schema_problem(error: ValidationError, problems: _Problems) -> None:
         return
     where = ".".join(str(p) for p in path) or "the file"
     problems.add(path, f"{where}: {error.message}")
+
+
+def _field_condition_problem(error: ValidationError, problems: _Problems) -> bool:
+    """Say what is wrong with a condition meant as ``field:`` + operator in the
+    user's words (the schema's would be about the other shapes a condition
+    may take); False when ``error`` is about something else."""
+    instance = error.instance
+    if error.validator != "anyOf" or not isinstance(instance, dict) or "field" not in instance:
+        return False
+    path = tuple(error.absolute_path)
+    others = [k for k in instance if k != "field"]
+    unknown = [k for k in others if k not in OPERATORS]
+    for key in unknown:
+        close = difflib.get_close_matches(str(key), OPERATORS, n=1)
+        hint = f", did you mean `{close[0]}`?" if close else f" (one of: {', '.join(OPERATORS)})"
+        problems.add((*path, key), f"unknown operator `{key}`{hint}", key=True)
+    operators = [k for k in others if k in OPERATORS]
+    if not unknown and not operators:
+        problems.add(path, f"a field condition needs an operator: {', '.join(OPERATORS)}")
+    elif len(operators) > 1:
+        problems.add(path, f"one operator per condition, not {len(operators)}: use all: [...]")
+    elif not isinstance(instance["field"], str) or not instance["field"]:
+        problems.add((*path, "field"), "field must be a dotted path like record.job_title")
+    return bool(unknown or len(operators) != 1 or not isinstance(instance["field"], str))
 
 
 def _compile(

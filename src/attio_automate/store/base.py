@@ -88,6 +88,8 @@ class EventFilter:
     since: float | None = None
     until: float | None = None
     ids: Sequence[int] | None = None
+    #: Only events older than this id (the next page of a listing).
+    before_id: int | None = None
     limit: int = 100
 
 
@@ -176,7 +178,14 @@ class Store(Protocol):
         """Remember ``token_id`` as the runner's own under that API key."""
         ...
 
-    async def status_counts(self) -> dict[str, int]: ...
+    async def status_counts(self) -> dict[str, int]:
+        """Events by status: a scan of the whole inbox (doctor, not metrics)."""
+        ...
+
+    async def depths(self) -> tuple[int, int]:
+        """Unfinished (pending or processing) and dead events, counted through
+        indexes of those rows only: cheap enough for every metrics scrape."""
+        ...
 
     async def get_event(self, event_id: int) -> StoredEvent | None: ...
 

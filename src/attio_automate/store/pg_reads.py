@@ -43,6 +43,14 @@ async def get_event(pool: Any, event_id: int) -> StoredEvent | None:
     return event_from_row(row) if row else None
 
 
+async def depths(pool: Any) -> tuple[int, int]:
+    row = await pool.fetchrow(
+        "SELECT (SELECT COUNT(*) FROM inbox WHERE status IN ('pending', 'processing')) AS open, "
+        "(SELECT COUNT(*) FROM inbox WHERE status = 'dead') AS dead"
+    )
+    return int(row["open"]), int(row["dead"])
+
+
 async def get_trace(pool: Any, event_id: int) -> JSON | None:
     value = await pool.fetchval("SELECT trace FROM traces WHERE event_id = $1", event_id)
     return cast(JSON | None, value)
@@ -76,6 +84,8 @@ def _where(where: EventFilter) -> tuple[list[str], list[Any]]:
         params.append(value)
         clauses.append(sql.replace("?", f"${len(params)}"))
 
+    if where.before_id is not None:
+        add("i.id < ?", where.before_id)
     if where.status:
         add("i.status = ?", where.status)
     if where.event_type:

@@ -264,6 +264,9 @@ class PostgresStore(EndsAttempts):
     async def status_counts(self) -> dict[str, int]:
         return await pg_reads.status_counts(self._pool)
 
+    async def depths(self) -> tuple[int, int]:
+        return await pg_reads.depths(self._pool)
+
     async def get_event(self, event_id: int) -> StoredEvent | None:
         return await pg_reads.get_event(self._pool, event_id)
 

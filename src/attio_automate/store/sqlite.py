@@ -278,6 +278,9 @@ class SQLiteStore(EndsAttempts):
     async def status_counts(self) -> dict[str, int]:
         return await self._run(sqlite_reads.status_counts)
 
+    async def depths(self) -> tuple[int, int]:
+        return await self._run(sqlite_reads.depths)
+
     async def get_event(self, event_id: int) -> StoredEvent | None:
         return await self._run(lambda c: sqlite_reads.get_event(c, event_id))
 

@@ -42,6 +42,17 @@ def status_counts(connection: sqlite3.Connection) -> dict[str, int]:
     return {status: count for status, count in rows}
 
 
+def depths(connection: sqlite3.Connection) -> tuple[int, int]:
+    unfinished = connection.execute(
+        "SELECT COUNT(*) FROM inbox INDEXED BY inbox_ready "
+        "WHERE status IN ('pending', 'processing') AND available_at > -1e300"
+    ).fetchone()[0]
+    dead = connection.execute(
+        "SELECT COUNT(*) FROM inbox INDEXED BY inbox_status WHERE status = 'dead'"
+    ).fetchone()[0]
+    return int(unfinished), int(dead)
+
+
 def get_event(connection: sqlite3.Connection, event_id: int) -> StoredEvent | None:
     row = connection.execute(f"SELECT {COLUMNS} FROM inbox WHERE id = ?", (event_id,)).fetchone()
     return event_from_row(row) if row else None
@@ -74,6 +85,9 @@ def attempts(connection: sqlite3.Connection, event_id: int) -> list[JSON]:
 def _where(where: EventFilter) -> tuple[list[str], list[Any]]:
     clauses: list[str] = []
     params: list[Any] = []
+    if where.before_id is not None:
+        clauses.append("i.id < ?")
+        params.append(where.before_id)
     if where.status:
         clauses.append("i.status = ?")
         params.append(where.status)

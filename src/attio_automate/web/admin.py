@@ -125,9 +125,10 @@ async def _requeue(request: Request, runner: Runner, ids: list[int], force: bool
 async def replay(request: Request) -> Response:
     runner = _runner(request)
     body = await _body(request)
-    filters = {k: v for k, v in body.items() if k in _FILTER_KEYS}
+    filters = {k: v for k, v in body.items() if k in _FILTER_KEYS and k != "limit"}
     where = _filters(filters) if filters else None
-    ids = await operations.select_ids(runner.store, body.get("ids") or [], where)
+    limit = _filters({"limit": body["limit"]}).limit if "limit" in body else None
+    ids = await operations.select_ids(runner.store, body.get("ids") or [], where, limit=limit)
     return await _requeue(request, runner, ids, bool(body.get("force", False)))
 
 
@@ -141,8 +142,7 @@ async def retry_dead(request: Request) -> Response:
     runner = _runner(request)
     body = await _body(request)
     if body.get("all"):
-        dead = await runner.store.list_events(operations.event_filter(status="dead", limit=10_000))
-        ids = [e.id for e in dead]
+        ids = await operations.matching_ids(runner.store, operations.event_filter(status="dead"))
     else:
         ids = await operations.select_ids(runner.store, body.get("ids") or [], None)
         not_dead = [

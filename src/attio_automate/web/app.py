@@ -99,9 +99,9 @@ async def readyz(request: Request) -> Response:
 
 async def metrics_endpoint(request: Request) -> Response:
     runner = runner_of(request)
-    counts = await runner.store.status_counts()
-    runner.metrics.queue_depth.set(counts.get("pending", 0) + counts.get("processing", 0))
-    runner.metrics.dead_letter_depth.set(counts.get("dead", 0))
+    unfinished, dead = await runner.store.depths()
+    runner.metrics.queue_depth.set(unfinished)
+    runner.metrics.dead_letter_depth.set(dead)
     return Response(runner.metrics.render(), media_type="text/plain; version=0.0.4")
 
 

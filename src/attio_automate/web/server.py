@@ -41,13 +41,20 @@ async def serve_until_signal(
     async def shutdown_trigger() -> None:
         await stop.wait()
 
-    async with anyio.create_task_group() as tasks:
-        tasks.start_soon(watch_signals)
-        for task in background:
-            tasks.start_soon(task)
+    async def run_server() -> None:
         await serve(
             cast(ASGIFramework, app),
             hypercorn_config(host, port),
             shutdown_trigger=shutdown_trigger,
         )
+
+    async with anyio.create_task_group() as tasks:
+        tasks.start_soon(watch_signals)
+        for task in background:
+            tasks.start_soon(task)
+        # In a task of its own: hypercorn's shutdown leaves its task marked
+        # as cancelling (Python 3.11's TaskGroup), which would turn a clean
+        # stop of the host task into a CancelledError and a traceback.
+        async with anyio.create_task_group() as server:
+            server.start_soon(run_server)
         tasks.cancel_scope.cancel()
