@@ -26,7 +26,7 @@ async def bare(request: Request) -> Response:
 
 def main() -> None:
     rules, port = sys.argv[1], int(sys.argv[2])
-    settings = load_settings(overrides={"rules_path": rules})
+    settings = load_settings(overrides={"rules.path": rules})
     app = create_app(settings, extra_routes=[Route("/bench/bare", bare, methods=["POST"])])
     anyio.run(lambda: serve_until_signal(app, host="127.0.0.1", port=port))
 

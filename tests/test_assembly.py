@@ -8,7 +8,7 @@ import pytest
 
 from attio_automate.assembly import assembled
 from attio_automate.events import AttioEvent
-from attio_automate.settings import Settings
+from attio_automate.settings import Secrets, Settings
 from attio_automate.testing import FakeAttio
 from attio_automate.testing.pytest_plugin import FAKE_API_KEY
 
@@ -32,11 +32,11 @@ async def test_the_loop_guard_remembers_its_token_after_a_restart(
     rules = tmp_path / "rules.yaml"
     rules.write_text(RULES)
     settings = Settings(
-        store_url=f"sqlite:///{tmp_path}/runner.db",
-        api_key=FAKE_API_KEY,
-        base_url="http://fake-attio/v2",
-        rules_path=str(rules),
-        installed_plugins=False,
+        store={"url": f"sqlite:///{tmp_path}/runner.db"},
+        secrets={"api_key": FAKE_API_KEY},
+        attio={"base_url": "http://fake-attio/v2"},
+        rules={"path": str(rules)},
+        plugins={"installed": False},
     )
     people = fake_attio.workspace.objects["people"].id
     ada = fake_attio.workspace.create_record("people", {"name": "Ada"}, actor=MEMBER)
@@ -63,6 +63,6 @@ async def test_the_loop_guard_remembers_its_token_after_a_restart(
     assert sum(1 for r in fake_attio.requests if r["method"] != "GET") == writes
 
     # Another API key is another token: its events are not taken for ours.
-    other = Settings(**{**settings.__dict__, "api_key": "another-key"})
+    other = settings.model_copy(update={"secrets": Secrets(api_key="another-key")})
     async with assembled(other, attio_transport=fake_attio.transport()) as runner:
         assert not runner.dispatcher.processor.is_own(ours)

@@ -60,8 +60,8 @@ def test_all_well(fake: FakeAttioProcess, tmp_path: Path) -> None:
     assert report["checks"]["store"].startswith("ok (0 events")
     assert report["checks"]["attio"].startswith("ok (workspace")
     assert report["checks"]["rules"].startswith("ok (6 rules")
-    assert report["settings"]["api_key"] == "<set>"
-    assert report["settings"]["webhook_secrets"] == "<1 set>"
+    assert report["settings"]["secrets"]["api_key"] == "<set>"
+    assert report["settings"]["secrets"]["webhook_secrets"] == "<1 set>"
     assert KEY not in out
     assert "whsec-5678" not in out
 
@@ -77,7 +77,7 @@ def test_each_failure_is_named(fake: FakeAttioProcess, tmp_path: Path) -> None:
     }
     code, out = doctor("--rules", str(broken), env=env)
     assert code == 1
-    assert "store_url: postgresql://runner:***@127.0.0.1:1/attio" in out
+    assert "store.url: postgresql://runner:***@127.0.0.1:1/attio" in out
     assert "store: FAILED: cannot open the store at postgresql://runner:***@" in out
     assert "attio: FAILED: " in out
     assert "401" in out

@@ -44,12 +44,12 @@ def test_bad_store_url_and_config(tmp_path: Path) -> None:
         "--rules", str(example_path()), env={**ENV, "ATTIO_AUTOMATE_DB": "oracle://nope"}
     )
     assert code == 1
-    assert "unsupported scheme 'oracle'" in out
+    assert "ATTIO_AUTOMATE_DB: store.url: 'oracle://nope' is not a store URL" in out
     config = tmp_path / "c.yaml"
     config.write_text("server: {port: 99999}\n")
     code, out = serve("--config", str(config), "--rules", str(example_path()), env=ENV)
     assert code == 1
-    assert "server.port: 99999 is greater than the maximum of 65535" in out
+    assert f"{config}:1:16: server.port: Input should be less than or equal to 65535" in out
 
 
 def test_a_store_that_cannot_be_opened(tmp_path: Path) -> None:

@@ -127,9 +127,9 @@ def api_key_digest(api_key: str) -> str:
 def check_settings(settings: Settings) -> None:
     """Refuse to start without what the runner cannot work without."""
     problems = []
-    if not settings.webhook_secrets:
+    if not settings.secrets.webhook_secrets:
         problems.append("ATTIO_WEBHOOK_SECRET is not set: every webhook would be refused")
-    if not settings.api_key:
+    if not settings.secrets.api_key:
         problems.append("ATTIO_API_KEY is not set: the runner cannot call Attio")
     if problems:
         raise ConfigError(problems)
@@ -150,26 +150,26 @@ async def assembled(
     metrics = Metrics()
     if plugins is None:
         plugins = load_plugins(
-            rules_path=settings.rules_path,
-            plugin_paths=settings.plugin_paths,
-            entry_points=settings.installed_plugins,
+            rules_path=settings.rules.path,
+            plugin_paths=settings.plugins.paths,
+            entry_points=settings.plugins.installed,
         )
     owned = store is None
     if store is None:
-        store = open_store_url(settings.store_url)
+        store = open_store_url(settings.store.url)
         await store.open()
     try:
         client_settings = ClientSettings(
-            base_url=settings.base_url,
+            base_url=settings.attio.base_url,
             rate_limits=RateLimits(
-                reads_per_second=settings.reads_per_second,
-                writes_per_second=settings.writes_per_second,
-                fraction=settings.rate_limit_fraction,
+                reads_per_second=settings.attio.reads_per_second,
+                writes_per_second=settings.attio.writes_per_second,
+                fraction=settings.attio.rate_limit_fraction,
             ),
         )
-        shared = settings.shared_budget
+        shared = settings.attio.shared_budget
         if shared is None:
-            shared = not settings.store_url.startswith("sqlite")
+            shared = not settings.store.url.startswith("sqlite")
         budgets = (
             shared_budgets(
                 store,
@@ -181,29 +181,29 @@ async def assembled(
             else None
         )
         async with AttioClient(
-            api_key=settings.api_key,
+            api_key=settings.secrets.api_key,
             settings=client_settings,
             transport=attio_transport,
             budgets=budgets,
             on_response=metrics.observe_attio,
         ) as attio:
-            schema = SchemaCache(attio, ttl=settings.schema_ttl)
+            schema = SchemaCache(attio, ttl=settings.attio.schema_ttl)
             # The loop guard knows the tokens earlier runs learnt were ours.
-            key_digest = api_key_digest(settings.api_key)
+            key_digest = api_key_digest(settings.secrets.api_key)
             learnt = await store.own_tokens(key_digest)
             processor = build_processor(
                 plugins,
                 attio=attio,
                 schema=schema,
-                own_actor_ids=(*settings.own_token_ids, *learnt),
-                settings=settings.plugin_settings,
+                own_actor_ids=(*settings.attio.own_token_ids, *learnt),
+                settings=settings.plugins.settings,
             )
 
             async def remember(token: str) -> None:
                 await store.remember_token(token, key_digest=key_digest, now=time.time())
 
             processor.remember_token = remember
-            processor.loop_guard = settings.loop_guard
+            processor.loop_guard = settings.attio.loop_guard
             processor.announce = store.publish
             dispatcher = Dispatcher(
                 store,
@@ -211,17 +211,17 @@ async def assembled(
                 metrics=metrics,
                 breaker=attio.breaker,
                 policy=DispatchPolicy(
-                    concurrency=settings.concurrency,
-                    lease_seconds=settings.lease_seconds,
-                    poll_seconds=settings.poll_seconds,
-                    max_attempts=settings.max_attempts,
-                    backoff_initial=settings.backoff_initial,
-                    backoff_max=settings.backoff_max,
+                    concurrency=settings.dispatcher.concurrency,
+                    lease_seconds=settings.dispatcher.lease_seconds,
+                    poll_seconds=settings.dispatcher.poll_seconds,
+                    max_attempts=settings.dispatcher.max_attempts,
+                    backoff_initial=settings.dispatcher.backoff_initial,
+                    backoff_max=settings.dispatcher.backoff_max,
                 ),
             )
             reloader = (
-                RulesReloader(settings.rules_path, plugins.rules, plugins.actions)
-                if settings.rules_path
+                RulesReloader(settings.rules.path, plugins.rules, plugins.actions)
+                if settings.rules.path
                 else None
             )
             store.subscribe(lambda message: _on_message(message, schema, dispatcher))
@@ -247,7 +247,7 @@ async def running(
     async with assembled(
         settings, attio_transport=attio_transport, plugins=plugins, store=store
     ) as runner:
-        app_context = AppContext(runner.attio, runner.schema, settings.plugin_settings)
+        app_context = AppContext(runner.attio, runner.schema, settings.plugins.settings)
         bus = runner.plugins.bus
         for failure in await bus.call("startup", app=app_context):
             log.error("plugin %s failed to start: %s", failure.plugin, failure.error)
@@ -264,7 +264,7 @@ async def running(
             finally:
                 runner.accepting = False
                 with anyio.CancelScope(shield=True):
-                    await runner.dispatcher.stop(deadline=settings.drain_seconds)
+                    await runner.dispatcher.stop(deadline=settings.server.drain_seconds)
                     for failure in await bus.call("shutdown", app=app_context):
                         log.error("plugin %s failed to stop: %s", failure.plugin, failure.error)
                 tasks.cancel_scope.cancel()
@@ -291,7 +291,7 @@ def _on_message(message: str, schema: SchemaCache, dispatcher: Dispatcher) -> No
 
 async def _sweep(runner: Runner) -> None:
     """Delete finished events past the retention period, hourly."""
-    retention = runner.settings.retention_days * 86400
+    retention = runner.settings.store.retention_days * 86400
     while True:
         try:
             removed = await runner.store.sweep(finished_before=time.time() - retention)

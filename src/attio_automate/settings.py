@@ -1,5 +1,6 @@
-"""Runner settings: defaults, a YAML file with per-environment overlays, the
-environment.  Secrets come only from the environment and are never shown.
+"""Runner settings, declared once: defaults, a YAML file with per-environment
+overlays, the environment, then command-line flags.  Secrets come only from
+the environment and are never shown.
 
 ::
 
@@ -10,181 +11,189 @@ environment.  Secrets come only from the environment and are never shown.
       production:
         attio: {rate_limit_fraction: 0.9}
 
-``ATTIO_AUTOMATE_ENV`` picks the overlay (default ``development``).
+``ATTIO_AUTOMATE_ENV`` picks the overlay (default ``development``).  Every
+source is merged first and validated together by the models below, so a bad
+value is reported wherever it came from: ``FILE:LINE:COL`` for the file,
+the variable's name for the environment, ``--flag`` for the command line.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
+from urllib.parse import urlsplit
 
-from jsonschema import Draft202012Validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from attio_automate.attio.client import DEFAULT_BASE_URL
 from attio_automate.errors import ConfigError
 from attio_automate.store.base import shown_url
-from attio_automate.yamlpos import YamlError, load
+from attio_automate.yamlpos import Located, YamlError, load
 
 ENVIRONMENTS = ("development", "staging", "production")
-_NUMBER = {"type": "number", "exclusiveMinimum": 0}
-_COUNT = {"type": "integer", "minimum": 1}
-
-_SECTION_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "properties": {
-        "store": {
-            "type": "object",
-            "properties": {"url": {"type": "string"}, "retention_days": _NUMBER},
-            "additionalProperties": False,
-        },
-        "server": {
-            "type": "object",
-            "properties": {
-                "host": {"type": "string"},
-                "port": {"type": "integer", "minimum": 0, "maximum": 65535},
-                "max_body_bytes": _COUNT,
-                "drain_seconds": _NUMBER,
-            },
-            "additionalProperties": False,
-        },
-        "attio": {
-            "type": "object",
-            "properties": {
-                "base_url": {"type": "string"},
-                "rate_limit_fraction": {"type": "number", "exclusiveMinimum": 0, "maximum": 1},
-                "reads_per_second": _NUMBER,
-                "writes_per_second": _NUMBER,
-                "schema_ttl": _NUMBER,
-                "own_token_ids": {"type": "array", "items": {"type": "string"}},
-                "loop_guard": {"type": "boolean"},
-                "shared_budget": {"type": "boolean"},
-            },
-            "additionalProperties": False,
-        },
-        "dispatcher": {
-            "type": "object",
-            "properties": {
-                "concurrency": _COUNT,
-                "max_attempts": _COUNT,
-                "lease_seconds": _NUMBER,
-                "poll_seconds": _NUMBER,
-                "backoff_initial": _NUMBER,
-                "backoff_max": _NUMBER,
-            },
-            "additionalProperties": False,
-        },
-        "rules": {
-            "type": "object",
-            "properties": {"path": {"type": "string"}},
-            "additionalProperties": False,
-        },
-        "plugins": {
-            "type": "object",
-            "properties": {
-                "paths": {"type": "array", "items": {"type": "string"}},
-                "installed": {"type": "boolean"},
-                "settings": {"type": "object", "additionalProperties": {"type": "object"}},
-            },
-            "additionalProperties": False,
-        },
-    },
-    "additionalProperties": False,
-}
-CONFIG_SCHEMA: dict[str, Any] = {
-    **_SECTION_SCHEMA,
-    "properties": {
-        **_SECTION_SCHEMA["properties"],
-        "environments": {
-            "type": "object",
-            "propertyNames": {"enum": list(ENVIRONMENTS)},
-            "additionalProperties": _SECTION_SCHEMA,
-        },
-    },
-}
+Environment = Literal["development", "staging", "production"]
+Seconds = float
 
 
-@dataclass(frozen=True)
-class Settings:
-    """Everything the runner is told.  Secrets live here but never print."""
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
-    environment: str = "development"
-    store_url: str = "sqlite:///attio-automate.db"
-    retention_days: float = 14.0
+
+class StoreSettings(_Section):
+    """``store:``: where events, the ledger and traces live."""
+
+    url: str = "sqlite:///attio-automate.db"
+    retention_days: float = Field(14.0, gt=0)
+
+    @field_validator("url")
+    @classmethod
+    def _known_scheme(cls, url: str) -> str:
+        scheme = urlsplit(url).scheme
+        if scheme not in ("sqlite", "postgresql", "postgres"):
+            # The message never carries the URL's password.
+            raise ValueError(
+                f"{shown_url(url)!r} is not a store URL: use sqlite:///path/to/file.db "
+                "or postgresql://user@host:5432/database"
+            )
+        return url
+
+
+class ServerSettings(_Section):
+    """``server:``: the HTTP side."""
+
     host: str = "127.0.0.1"
-    port: int = 8080
-    max_body_bytes: int = 1024 * 1024
-    drain_seconds: float = 20.0
+    port: int = Field(8080, ge=0, le=65535)
+    max_body_bytes: int = Field(1024 * 1024, ge=1)
+    drain_seconds: Seconds = Field(20.0, gt=0)
+
+
+class AttioSettings(_Section):
+    """``attio:``: the client and the loop guard."""
+
     base_url: str = DEFAULT_BASE_URL
-    rate_limit_fraction: float = 0.98
-    reads_per_second: float = 100.0
-    writes_per_second: float = 25.0
-    schema_ttl: float = 300.0
+    rate_limit_fraction: float = Field(0.98, gt=0, le=1)
+    reads_per_second: float = Field(100.0, gt=0)
+    writes_per_second: float = Field(25.0, gt=0)
+    schema_ttl: Seconds = Field(300.0, gt=0)
     own_token_ids: tuple[str, ...] = ()
     loop_guard: bool = True
     #: Keep the rate-limit budget in the store, shared by every runner on it
     #: (None: yes on PostgreSQL, no on SQLite).
     shared_budget: bool | None = None
-    concurrency: int = 8
-    max_attempts: int = 10
-    lease_seconds: float = 30.0
-    poll_seconds: float = 0.5
-    backoff_initial: float = 1.0
-    backoff_max: float = 300.0
-    rules_path: str | None = None
-    plugin_paths: tuple[str, ...] = ()
-    installed_plugins: bool = True
-    plugin_settings: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
-    api_key: str = field(default="", repr=False)
-    webhook_secrets: tuple[str, ...] = field(default=(), repr=False)
-    admin_token: str = field(default="", repr=False)
+
+    @field_validator("base_url")
+    @classmethod
+    def _http(cls, url: str) -> str:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError(f"{url!r} is not an http(s) URL")
+        return url.rstrip("/")
+
+
+class DispatcherSettings(_Section):
+    """``dispatcher:``: how many events at once, and how patiently to retry."""
+
+    concurrency: int = Field(8, ge=1)
+    max_attempts: int = Field(10, ge=1)
+    lease_seconds: Seconds = Field(30.0, gt=0)
+    poll_seconds: Seconds = Field(0.5, gt=0)
+    backoff_initial: Seconds = Field(1.0, gt=0)
+    backoff_max: Seconds = Field(300.0, gt=0)
+
+
+class RulesSettings(_Section):
+    """``rules:``: the rules file (relative to the configuration file)."""
+
+    path: str | None = None
+
+
+class PluginsSettings(_Section):
+    """``plugins:``: where plugins come from, and their settings by name."""
+
+    paths: tuple[str, ...] = ()
+    installed: bool = True
+    settings: dict[str, dict[str, Any]] = Field(default_factory=dict)
+
+
+class Secrets(_Section):
+    """From the environment only; never printed (see :meth:`Settings.redacted`)."""
+
+    api_key: str = Field("", repr=False)
+    webhook_secrets: tuple[str, ...] = Field((), repr=False)
+    admin_token: str = Field("", repr=False)
+
+
+#: The sections a configuration file (and each of its overlays) may have.
+SECTIONS: dict[str, type[_Section]] = {
+    "store": StoreSettings,
+    "server": ServerSettings,
+    "attio": AttioSettings,
+    "dispatcher": DispatcherSettings,
+    "rules": RulesSettings,
+    "plugins": PluginsSettings,
+}
+
+
+class Settings(_Section):
+    """Everything the runner is told, by section.  Secrets live here but never print."""
+
+    environment: Environment = "development"
+    store: StoreSettings = StoreSettings()
+    server: ServerSettings = ServerSettings()
+    attio: AttioSettings = AttioSettings()
+    dispatcher: DispatcherSettings = DispatcherSettings()
+    rules: RulesSettings = RulesSettings()
+    plugins: PluginsSettings = PluginsSettings()
+    secrets: Secrets = Field(default_factory=Secrets, repr=False)
 
     def redacted(self) -> dict[str, Any]:
         """Every setting, secrets replaced by whether they are set."""
-        shown: dict[str, Any] = {}
-        for item in fields(self):
-            value = getattr(self, item.name)
-            if item.name == "api_key":
-                value = "<set>" if value else "<not set>"
-            elif item.name == "admin_token":
-                value = "<set>" if value else "<not set: admin endpoints off>"
-            elif item.name == "store_url":
-                value = shown_url(value)
-            elif item.name == "webhook_secrets":
-                value = f"<{len(value)} set>" if value else "<not set>"
-            shown[item.name] = list(value) if isinstance(value, tuple) else value
+        shown = self.model_dump(mode="json", exclude={"secrets"})
+        shown["store"]["url"] = shown_url(self.store.url)
+        shown["secrets"] = {
+            "api_key": "<set>" if self.secrets.api_key else "<not set>",
+            "webhook_secrets": (
+                f"<{len(self.secrets.webhook_secrets)} set>"
+                if self.secrets.webhook_secrets
+                else "<not set>"
+            ),
+            "admin_token": (
+                "<set>" if self.secrets.admin_token else "<not set: admin endpoints off>"
+            ),
+        }
         return shown
 
 
-#: Config file keys (section, key) -> Settings field.
-_FIELDS = {
-    ("store", "url"): "store_url",
-    ("store", "retention_days"): "retention_days",
-    ("server", "host"): "host",
-    ("server", "port"): "port",
-    ("server", "max_body_bytes"): "max_body_bytes",
-    ("server", "drain_seconds"): "drain_seconds",
-    ("attio", "base_url"): "base_url",
-    ("attio", "rate_limit_fraction"): "rate_limit_fraction",
-    ("attio", "reads_per_second"): "reads_per_second",
-    ("attio", "writes_per_second"): "writes_per_second",
-    ("attio", "schema_ttl"): "schema_ttl",
-    ("attio", "own_token_ids"): "own_token_ids",
-    ("attio", "loop_guard"): "loop_guard",
-    ("attio", "shared_budget"): "shared_budget",
-    ("dispatcher", "concurrency"): "concurrency",
-    ("dispatcher", "max_attempts"): "max_attempts",
-    ("dispatcher", "lease_seconds"): "lease_seconds",
-    ("dispatcher", "poll_seconds"): "poll_seconds",
-    ("dispatcher", "backoff_initial"): "backoff_initial",
-    ("dispatcher", "backoff_max"): "backoff_max",
-    ("rules", "path"): "rules_path",
-    ("plugins", "paths"): "plugin_paths",
-    ("plugins", "installed"): "installed_plugins",
-    ("plugins", "settings"): "plugin_settings",
+#: Environment variables and the setting each one sets.
+ENVIRONMENT_VARIABLES = {
+    "ATTIO_AUTOMATE_DB": ("store", "url"),
+    "ATTIO_BASE_URL": ("attio", "base_url"),
+    "ATTIO_API_KEY": ("secrets", "api_key"),
+    "ATTIO_WEBHOOK_SECRET": ("secrets", "webhook_secrets"),
+    "ATTIO_AUTOMATE_ADMIN_TOKEN": ("secrets", "admin_token"),
 }
+
+
+class _Sources:
+    """The merged values, and where each one came from (for messages)."""
+
+    def __init__(self) -> None:
+        self.values: dict[str, Any] = {}
+        self.origins: dict[tuple[str, ...], str] = {}
+
+    def set(self, section: str, key: str, value: Any, origin: str) -> None:
+        self.values.setdefault(section, {})[key] = value
+        self.origins[(section, key)] = origin
+
+    def origin(self, loc: tuple[int | str, ...]) -> str:
+        probe = tuple(str(part) for part in loc)
+        while probe:
+            if probe in self.origins:
+                return self.origins[probe]
+            probe = probe[:-1]
+        return "settings"
 
 
 def load_settings(
@@ -194,61 +203,131 @@ def load_settings(
     overrides: Mapping[str, Any] | None = None,
 ) -> Settings:
     """Defaults, then the config file and its environment overlay, then the
-    environment variables, then ``overrides`` (command-line flags)."""
+    environment variables, then ``overrides`` (command-line flags, as
+    ``{"section.key": value}``; None leaves a setting alone).
+
+    Raises :class:`ConfigError` naming every problem and where it came from.
+    """
     env = os.environ if environ is None else environ
+    sources = _Sources()
     environment = env.get("ATTIO_AUTOMATE_ENV", "development")
     if environment not in ENVIRONMENTS:
         raise ConfigError(
             [f"ATTIO_AUTOMATE_ENV={environment!r}: expected one of {', '.join(ENVIRONMENTS)}"]
         )
-    values: dict[str, Any] = {"environment": environment}
     if config_path is not None:
-        data = _read_config(Path(config_path))
-        base = Path(config_path).parent
-        values.update(_flatten(data, base))
-        overlay = (data.get("environments") or {}).get(environment) or {}
-        values.update(_flatten(overlay, base))
-    if env.get("ATTIO_AUTOMATE_DB"):
-        values["store_url"] = env["ATTIO_AUTOMATE_DB"]
-    if env.get("ATTIO_BASE_URL"):
-        values["base_url"] = env["ATTIO_BASE_URL"]
-    values["api_key"] = env.get("ATTIO_API_KEY", "")
-    values["admin_token"] = env.get("ATTIO_AUTOMATE_ADMIN_TOKEN", "")
-    values["webhook_secrets"] = tuple(
-        s.strip() for s in env.get("ATTIO_WEBHOOK_SECRET", "").split(",") if s.strip()
-    )
-    values.update({k: v for k, v in (overrides or {}).items() if v is not None})
-    return replace(Settings(), **values)
+        _read_config(Path(config_path), environment, sources)
+    for name, (section, key) in ENVIRONMENT_VARIABLES.items():
+        raw = env.get(name)
+        if raw is None or (not raw and section != "secrets"):
+            continue
+        value: Any = raw
+        if key == "webhook_secrets":
+            # Comma-separated: the old and the new secret while rotating.
+            value = tuple(s.strip() for s in raw.split(",") if s.strip())
+        sources.set(section, key, value, name)
+    for dotted, value in (overrides or {}).items():
+        if value is None:
+            continue
+        section, _, key = dotted.partition(".")
+        sources.set(section, key, value, f"--{key.replace('_', '-')}")
+    try:
+        return Settings.model_validate({"environment": environment, **sources.values})
+    except ValidationError as exc:
+        raise ConfigError(_problems(exc, sources)) from None
 
 
-def _read_config(path: Path) -> dict[str, Any]:
+def _problems(error: ValidationError, sources: _Sources) -> list[str]:
+    problems = []
+    for item in error.errors():
+        loc = tuple(item["loc"])
+        where = ".".join(str(part) for part in loc)
+        message = item["msg"].removeprefix("Value error, ")
+        if item["type"] == "extra_forbidden":
+            message = f"unknown setting {loc[-1]!r}"
+        # The value is never shown: it may be a secret or hold a password.
+        problems.append(f"{sources.origin(loc)}: {where}: {message}")
+    return sorted(problems)
+
+
+def _read_config(path: Path, environment: str, sources: _Sources) -> None:
     try:
         located = load(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise ConfigError([f"{path}: cannot read: {exc.strerror or exc}"]) from None
+    except UnicodeDecodeError:
+        raise ConfigError([f"{path}:1:1: not UTF-8 text"]) from None
     except YamlError as exc:
         raise ConfigError([f"{path}:{exc.line}:{exc.column}: {exc.message}"]) from None
     data = located.data if located.data is not None else {}
-    problems = []
-    for error in Draft202012Validator(CONFIG_SCHEMA).iter_errors(data):
-        line, column = located.position(tuple(error.absolute_path))
-        where = ".".join(str(p) for p in error.absolute_path) or "the file"
-        problems.append(f"{path}:{line}:{column}: {where}: {error.message}")
+    problems: list[str] = []
+    if not isinstance(data, Mapping):
+        raise ConfigError([f"{path}:1:1: expected a mapping of sections"])
+    overlays = data.get("environments") or {}
+    if not isinstance(overlays, Mapping):
+        problems.append(_at(path, located, ("environments",), "expected a mapping"))
+        overlays = {}
+    for name in overlays:
+        if name not in ENVIRONMENTS:
+            problems.append(
+                _at(
+                    path,
+                    located,
+                    ("environments", name),
+                    f"unknown environment {name!r} (one of: {', '.join(ENVIRONMENTS)})",
+                    key=True,
+                )
+            )
+    layers: list[tuple[tuple[str, ...], Mapping[str, Any]]] = [((), data)]
+    overlay = overlays.get(environment) if isinstance(overlays, Mapping) else None
+    if overlay is not None:
+        layers.append((("environments", environment), overlay))
+    for prefix, layer in layers:
+        if not isinstance(layer, Mapping):
+            problems.append(_at(path, located, prefix, "expected a mapping of sections"))
+            continue
+        for section, body in layer.items():
+            if section == "environments" and not prefix:
+                continue
+            if section not in SECTIONS:
+                problems.append(
+                    _at(
+                        path,
+                        located,
+                        (*prefix, section),
+                        f"unknown section {section!r} (one of: {', '.join(SECTIONS)})",
+                        key=True,
+                    )
+                )
+                continue
+            if not isinstance(body, Mapping):
+                problems.append(
+                    _at(path, located, (*prefix, section), f"{section}: expected a mapping")
+                )
+                continue
+            for key, value in body.items():
+                line, column = located.position((*prefix, section, key))
+                sources.set(
+                    section,
+                    str(key),
+                    _resolve(section, key, value, path.parent),
+                    f"{path}:{line}:{column}",
+                )
     if problems:
         raise ConfigError(sorted(problems))
-    return dict(data)
 
 
-def _flatten(data: Mapping[str, Any], base: Path) -> dict[str, Any]:
-    values: dict[str, Any] = {}
-    for (section, key), name in _FIELDS.items():
-        if key in (data.get(section) or {}):
-            value = data[section][key]
-            if name == "rules_path":
-                value = str(base / value)
-            elif name == "plugin_paths":
-                value = tuple(str(base / p) for p in value)
-            elif isinstance(value, list):
-                value = tuple(value)
-            values[name] = value
-    return values
+def _resolve(section: str, key: str, value: Any, base: Path) -> Any:
+    """Paths in the file are relative to the file."""
+    if (section, key) == ("rules", "path") and isinstance(value, str):
+        return str(base / value)
+    if (section, key) == ("plugins", "paths") and isinstance(value, list):
+        return tuple(str(base / p) if isinstance(p, str) else p for p in value)
+    return value
+
+
+def _at(
+    path: Path, located: Located, where: tuple[str, ...], message: str, *, key: bool = False
+) -> str:
+    line, column = located.position(where, key=key)
+    return f"{path}:{line}:{column}: {message}"

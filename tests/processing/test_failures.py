@@ -85,12 +85,15 @@ class Harness:
     async def settle(self, event_id: int, *, turns: int = 30) -> StoredEvent:
         """Run the dispatcher, moving the clock to each retry, until the event ends."""
         for _ in range(turns):
-            await self.dispatcher.run_ready()
+            ran = await self.dispatcher.run_ready()
             event = await self.store.get_event(event_id)
             assert event is not None
             if event.status in FINISHED:
                 return event
-            self.clock.advance(max(event.available_at - self.clock.time(), 0.0) + 0.001)
+            # To the event's next try; a second on when nothing could run (the
+            # breaker open: the dispatcher claims nothing until it lets a trial through).
+            wait = max(event.available_at - self.clock.time(), 0.0 if ran else 1.0)
+            self.clock.advance(wait + 0.001)
         raise AssertionError(f"event {event_id} did not end in {turns} turns")
 
     def notes(self) -> int:
@@ -326,3 +329,26 @@ async def test_a_store_failure_in_the_ledger_is_retried_not_dead(make: Any) -> N
     trace = await h.store.get_trace(event_id)
     assert trace is not None
     assert h.notes() == 1
+
+
+async def test_a_half_hour_outage_spends_no_attempts_and_loses_nothing(make: Any) -> None:
+    """Attio down for 30 minutes (virtual): the breaker opens, events wait in
+    the inbox without burning their attempts (max_attempts is 3 here), and
+    every one of them is done, once, when Attio is back."""
+    h = await make()
+    outage_ends = h.clock.time() + 1800
+    h.fake.faults.append(Fault(until=outage_ends, status=503))
+    ids = [await h.person_created(f"Person {n}") for n in range(12)]
+    for event_id in ids:
+        event = await h.settle(event_id, turns=200)
+        assert event.status == "done", event.reason
+    assert h.clock.time() >= outage_ends
+    assert h.notes() == 12
+    refused = sum(1 for r in h.fake.requests if r["status"] == 503)
+    # The breaker kept Attio from being hammered: a few trials per cool-down.
+    assert refused <= 3 * 2 + 1800 / 60 * 2
+    counted = [a for i in ids for a in await attempt_rows(h, i)]
+    assert counted.count("dead") == 0
+    assert len(counted) > 100  # many tries through the half hour...
+    spent = [event.attempts for i in ids if (event := await h.store.get_event(i))]
+    assert max(spent) < POLICY.max_attempts  # ...and almost none of them counted

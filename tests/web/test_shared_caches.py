@@ -39,12 +39,11 @@ async def test_a_schema_change_seen_by_one_runner_reaches_the_others(
     rules = tmp_path / "rules.yaml"
     rules.write_text("version: 1\nrules: []\n")
     settings = Settings(
-        store_url=pg_url,
-        base_url="http://fake-attio/v2",
-        api_key=FAKE_API_KEY,
-        rules_path=str(rules),
-        installed_plugins=False,
-        schema_ttl=3600,
+        store={"url": pg_url},
+        attio={"base_url": "http://fake-attio/v2", "schema_ttl": 3600},
+        secrets={"api_key": FAKE_API_KEY},
+        rules={"path": str(rules)},
+        plugins={"installed": False},
     )
     async with (
         assembled(settings, attio_transport=fake_attio.transport()) as first,

@@ -15,7 +15,6 @@ import contextlib
 import tempfile
 import time
 from collections.abc import AsyncIterator, Callable
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -109,16 +108,14 @@ async def run_demo(echo: Echo, rules_path: Path | None = None) -> None:
                 f"registered webhook {webhook['id']['webhook_id'][:8]}… -> "
                 f"{webhook['target_url']} (signing secret received once)"
             )
-            settings = replace(
-                Settings(),
-                store_url=f"sqlite:///{Path(tmp) / 'demo.db'}",
-                rules_path=str(rules_path),
-                base_url=fake_url,
-                api_key=DEMO_KEY,
-                webhook_secrets=(webhook["secret"],),
-                installed_plugins=False,
-                poll_seconds=0.05,
-                drain_seconds=5.0,
+            settings = Settings(
+                store={"url": f"sqlite:///{Path(tmp) / 'demo.db'}"},
+                rules={"path": str(rules_path)},
+                attio={"base_url": fake_url},
+                plugins={"installed": False},
+                dispatcher={"poll_seconds": 0.05},
+                server={"drain_seconds": 5.0},
+                secrets={"api_key": DEMO_KEY, "webhook_secrets": (webhook["secret"],)},
             )
             app = create_app(settings)
             async with served(app, runner_port):

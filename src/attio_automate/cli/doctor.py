@@ -20,7 +20,7 @@ from attio_automate.store.sqlite import SQLiteStore
 
 
 async def _check_store(settings: Settings) -> str:
-    store = open_store_url(settings.store_url)
+    store = open_store_url(settings.store.url)
     # Opening would create a missing SQLite file: a mistyped path would look
     # fine here and leave the runner's events somewhere nobody looks.
     if (
@@ -45,10 +45,10 @@ async def _check_store(settings: Settings) -> str:
 
 
 async def _check_attio(settings: Settings) -> str:
-    if not settings.api_key:
+    if not settings.secrets.api_key:
         raise ConfigError(["ATTIO_API_KEY is not set"])
     async with AttioClient(
-        api_key=settings.api_key, settings=ClientSettings(base_url=settings.base_url)
+        api_key=settings.secrets.api_key, settings=ClientSettings(base_url=settings.attio.base_url)
     ) as attio:
         me = await attio.get_self()
     if not me.get("active", False):
@@ -57,12 +57,12 @@ async def _check_attio(settings: Settings) -> str:
 
 
 def _check_rules(settings: Settings) -> str:
-    if not settings.rules_path:
+    if not settings.rules.path:
         raise ConfigError(["no rules file configured (--rules or rules.path)"])
     plugins = load_plugins(
-        rules_path=settings.rules_path,
-        plugin_paths=settings.plugin_paths,
-        entry_points=settings.installed_plugins,
+        rules_path=settings.rules.path,
+        plugin_paths=settings.plugins.paths,
+        entry_points=settings.plugins.installed,
     )
     return f"ok ({len(plugins.rules.rules.rules)} rules, {len(plugins.actions.names())} actions)"
 
@@ -79,7 +79,9 @@ def _check_rules(settings: Settings) -> str:
 def doctor(config_path: Path | None, rules_path: Path | None, as_json: bool) -> None:
     """Print the effective configuration (secrets redacted) and check the store,
     Attio (GET /v2/self) and the rules.  Exit 1 if any check fails."""
-    settings = settings_or_exit(config_path, rules_path=str(rules_path) if rules_path else None)
+    settings = settings_or_exit(
+        config_path, {"rules.path": str(rules_path) if rules_path else None}
+    )
     checks: dict[str, str] = {}
     failed = False
     steps: list[tuple[str, Callable[[], str]]] = [
@@ -106,7 +108,11 @@ def doctor(config_path: Path | None, rules_path: Path | None, as_json: bool) -> 
     else:
         click.echo(f"environment: {settings.environment}")
         for key, value in settings.redacted().items():
-            click.echo(f"  {key}: {value}")
+            if isinstance(value, dict):
+                for name, item in value.items():
+                    click.echo(f"  {key}.{name}: {item}")
+            else:
+                click.echo(f"  {key}: {value}")
         click.echo("checks:")
         for name, outcome in checks.items():
             click.echo(f"  {name}: {outcome}")

@@ -108,7 +108,7 @@ def list_events(
     as_json: bool, config_path: Path | None, db_url: str | None, **filters: Any
 ) -> None:
     """Events, newest first."""
-    settings = settings_or_exit(config_path, store_url=db_url)
+    settings = settings_or_exit(config_path, {"store.url": db_url})
     rows = anyio.run(_list, settings, _filter(**filters))
     if as_json:
         click.echo(json.dumps(rows, indent=2))
@@ -123,7 +123,7 @@ def list_events(
 @db_option
 def show(event_id: int, as_json: bool, config_path: Path | None, db_url: str | None) -> None:
     """One event: what arrived, each rule's decision, each action, each attempt."""
-    settings = settings_or_exit(config_path, store_url=db_url)
+    settings = settings_or_exit(config_path, {"store.url": db_url})
 
     async def fetch() -> dict[str, Any] | None:
         async with opened_store(settings) as store:
@@ -237,7 +237,7 @@ def replay(
     Actions already done are skipped (the ledger) unless --force.
     """
     settings = settings_or_exit(
-        config_path, store_url=db_url, rules_path=str(rules_path) if rules_path else None
+        config_path, {"store.url": db_url, "rules.path": str(rules_path) if rules_path else None}
     )
     limit = filters.pop("limit")
     chosen = [k for k, v in filters.items() if v is not None]
@@ -257,7 +257,7 @@ def dead_letter() -> None:
 @db_option
 def dead_list(limit: int, as_json: bool, config_path: Path | None, db_url: str | None) -> None:
     """Dead letters, newest first, with the reason."""
-    settings = settings_or_exit(config_path, store_url=db_url)
+    settings = settings_or_exit(config_path, {"store.url": db_url})
     rows = anyio.run(_list, settings, _filter(status="dead", limit=limit))
     if as_json:
         click.echo(json.dumps(rows, indent=2))
@@ -282,7 +282,7 @@ def dead_retry(
     if not event_ids and not retry_all:
         raise click.UsageError("give event ids or --all")
     settings = settings_or_exit(
-        config_path, store_url=db_url, rules_path=str(rules_path) if rules_path else None
+        config_path, {"store.url": db_url, "rules.path": str(rules_path) if rules_path else None}
     )
     if event_ids:
 

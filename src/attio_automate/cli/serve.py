@@ -60,23 +60,23 @@ def serve(
     """
     configure_logging(log_level, log_format)
     overrides: dict[str, object] = {
-        "host": host,
-        "port": port,
-        "rules_path": str(rules_path) if rules_path else None,
+        "server.host": host,
+        "server.port": port,
+        "rules.path": str(rules_path) if rules_path else None,
     }
     if plugin_paths:
-        overrides["plugin_paths"] = tuple(str(p) for p in plugin_paths)
+        overrides["plugins.paths"] = tuple(str(p) for p in plugin_paths)
     try:
         settings = load_settings(config_path, overrides=overrides)
         check_settings(settings)
-        store = open_store_url(settings.store_url)  # a bad URL fails here, before binding
-        if settings.rules_path is None:
+        store = open_store_url(settings.store.url)  # a bad URL fails here, before binding
+        if settings.rules.path is None:
             raise ConfigError(["no rules: give --rules FILE or rules.path in --config"])
         # Loaded once, now: a broken rules file is refused before the server starts.
         plugins = load_plugins(
-            rules_path=settings.rules_path,
-            plugin_paths=settings.plugin_paths,
-            entry_points=settings.installed_plugins,
+            rules_path=settings.rules.path,
+            plugin_paths=settings.plugins.paths,
+            entry_points=settings.plugins.installed,
         )
         anyio.run(_serve, settings, plugins, store)
     except ConfigError as exc:
@@ -89,12 +89,12 @@ async def _serve(settings: Settings, plugins: Plugins, store: Store) -> None:
     await store.open()
     try:
         click.echo(
-            f"attio-automate serving on http://{settings.host}:{settings.port} "
-            f"(webhooks at /webhooks/attio, store {shown_url(settings.store_url)})",
+            f"attio-automate serving on http://{settings.server.host}:{settings.server.port} "
+            f"(webhooks at /webhooks/attio, store {shown_url(settings.store.url)})",
             err=True,
         )
         app = create_app(settings, watch_signals=True, plugins=plugins, store=store)
-        await serve_until_signal(app, host=settings.host, port=settings.port)
+        await serve_until_signal(app, host=settings.server.host, port=settings.server.port)
     finally:
         with anyio.CancelScope(shield=True):
             await store.close()

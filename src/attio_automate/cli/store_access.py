@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +30,11 @@ db_option = click.option(
 )
 
 
-def settings_or_exit(config_path: Path | None, **overrides: Any) -> Settings:
+def settings_or_exit(
+    config_path: Path | None, overrides: Mapping[str, Any] | None = None
+) -> Settings:
+    """The settings, with ``overrides`` (``{"section.key": value}``) from flags;
+    a problem is a clear error and exit, never a traceback."""
     try:
         return load_settings(config_path, overrides=overrides)
     except ConfigError as exc:
@@ -39,12 +43,12 @@ def settings_or_exit(config_path: Path | None, **overrides: Any) -> Settings:
 
 @contextlib.asynccontextmanager
 async def opened_store(settings: Settings) -> AsyncIterator[Store]:
-    if settings.store_url.startswith("sqlite:///"):
-        path = settings.store_url.split("://", 1)[1].removeprefix("/")
+    if settings.store.url.startswith("sqlite:///"):
+        path = settings.store.url.split("://", 1)[1].removeprefix("/")
         if path != ":memory:" and not await anyio.Path(path).exists():
             raise UserError([f"no store at {path} (set --db or ATTIO_AUTOMATE_DB)"])
     try:
-        store = open_store_url(settings.store_url)
+        store = open_store_url(settings.store.url)
         await store.open()
     except ConfigError as exc:  # a bad URL, or a store that cannot be opened
         raise UserError(exc.problems) from None
@@ -58,9 +62,9 @@ async def opened_store(settings: Settings) -> AsyncIterator[Store]:
 async def opened_runner(settings: Settings) -> AsyncIterator[Runner]:
     """The runner's parts, to re-run events here (needs ATTIO_API_KEY and rules)."""
     problems = []
-    if not settings.api_key:
+    if not settings.secrets.api_key:
         problems.append("ATTIO_API_KEY is not set: re-running events calls Attio")
-    if not settings.rules_path:
+    if not settings.rules.path:
         problems.append("no rules: give --rules FILE or rules.path in --config")
     if problems:
         raise UserError(problems)

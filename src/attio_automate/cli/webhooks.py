@@ -21,12 +21,13 @@ T = TypeVar("T")
 
 
 def _call(settings: Settings, work: Callable[[AttioClient], Awaitable[T]]) -> T:
-    if not settings.api_key:
+    if not settings.secrets.api_key:
         raise UserError(["ATTIO_API_KEY is not set"])
 
     async def go() -> T:
         async with AttioClient(
-            api_key=settings.api_key, settings=ClientSettings(base_url=settings.base_url)
+            api_key=settings.secrets.api_key,
+            settings=ClientSettings(base_url=settings.attio.base_url),
         ) as attio:
             return await work(attio)
 

@@ -52,6 +52,11 @@ class StoreClock:
         return store_time - offset
 
     @property
+    def error(self) -> float:
+        """How far :meth:`to_local` may be off: half the shortest round trip."""
+        return min(self._samples)[0] / 2 if self._samples else 0.0
+
+    @property
     def lead(self) -> float:
         """How far ahead of the store's now to take a slot (seconds): the
         median recent round trip.  Not the slowest: a runner reserves its next
@@ -116,6 +121,11 @@ class StoreBudget:
         )
         self._store_clock.observe(slot.now, asked=asked, answered=self._clock.monotonic())
         return self._store_clock.to_local(slot.at)
+
+    @property
+    def clock_error(self) -> float:
+        """How far this runner's idea of the store's clock may be off (seconds)."""
+        return self._store_clock.error
 
     async def penalize(self, seconds: float) -> None:
         await self._store.block_slots(self._name, seconds=seconds)

@@ -48,9 +48,12 @@ async def receive_webhook(request: Request) -> Response:
     if not runner.accepting:
         return JSONResponse({"error": "shutting down"}, status_code=503)
     try:
-        body = await read_limited(request, runner.settings.max_body_bytes)
+        body = await read_limited(request, runner.settings.server.max_body_bytes)
         events = parse_delivery(
-            request.headers, body, secrets=runner.settings.webhook_secrets, received_at=time.time()
+            request.headers,
+            body,
+            secrets=runner.settings.secrets.webhook_secrets,
+            received_at=time.time(),
         )
     except WebhookRejected as rejected:
         metrics.rejected.labels(reason=rejected.reason).inc()
@@ -134,7 +137,7 @@ def create_app(
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
         Route("/metrics", metrics_endpoint, methods=["GET"]),
-        *admin_routes(settings.admin_token),
+        *admin_routes(settings.secrets.admin_token),
         *extra_routes,
     ]
     return Starlette(routes=routes, lifespan=lifespan)
