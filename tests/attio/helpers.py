@@ -1,4 +1,5 @@
-"""Shared helpers for client tests: a client over a mock transport on a virtual clock."""
+"""Shared helpers for client tests: a client over a mock transport (a respx
+router, or a plain handler) on a virtual clock."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import random
 from collections.abc import Callable
 
 import httpx
+import respx
 
 from attio_automate.attio.breaker import BreakerPolicy
 from attio_automate.attio.client import AttioClient, ClientSettings
@@ -16,8 +18,16 @@ from attio_automate.clock import VirtualClock
 Handler = Callable[[httpx.Request], httpx.Response]
 
 
+BASE = "https://api.attio.test/v2"
+
+
+def router() -> respx.MockRouter:
+    """Routes under the mock client's base URL; anything unrouted fails the test."""
+    return respx.MockRouter(base_url=BASE, assert_all_called=False)
+
+
 def mock_client(
-    handler: Handler,
+    handler: Handler | respx.MockRouter,
     *,
     clock: VirtualClock,
     retry: RetryPolicy | None = None,
@@ -25,7 +35,7 @@ def mock_client(
     limits: RateLimits | None = None,
 ) -> AttioClient:
     settings = ClientSettings(
-        base_url="https://api.attio.test/v2",
+        base_url=BASE,
         retry=retry or RetryPolicy(),
         breaker=breaker or BreakerPolicy(failure_threshold=100),
         rate_limits=limits or RateLimits(reads_per_second=1000, writes_per_second=1000),
@@ -33,7 +43,10 @@ def mock_client(
     return AttioClient(
         api_key="key",
         settings=settings,
-        transport=httpx.MockTransport(handler),
+        # A respx router answers route by route; a plain handler answers all.
+        transport=httpx.MockTransport(
+            handler.async_handler if isinstance(handler, respx.MockRouter) else handler
+        ),
         clock=clock,
         rng=random.Random(7),
     )

@@ -1,7 +1,9 @@
-"""Retries, 429 handling and unknown outcomes, against httpx.MockTransport."""
+"""Retries, 429 handling and unknown outcomes: the client's HTTP edge cases,
+each against respx routes on a virtual clock."""
 
 from __future__ import annotations
 
+import random
 from email.utils import formatdate
 
 import httpx
@@ -15,89 +17,94 @@ from attio_automate.errors import (
     AttioServerError,
     AttioTransportError,
 )
-from tests.attio.helpers import attio_error, mock_client, ok
+from tests.attio.helpers import attio_error, mock_client, ok, router
 
 pytestmark = pytest.mark.anyio
 
 
+def rate_limited(date: float, retry_after: float) -> httpx.Response:
+    return attio_error(
+        429,
+        "rate_limit_exceeded",
+        "slow down",
+        Date=formatdate(date, usegmt=True),
+        **{"Retry-After": formatdate(date + retry_after, usegmt=True)},
+    )
+
+
 async def test_429_waits_retry_after_minus_date_then_succeeds() -> None:
     clock = VirtualClock()
-    calls: list[float] = []
+    routes = router()
+    sent: list[float] = []
+    # Attio's clock is an hour ahead of ours: only the difference counts.
+    answers = iter([rate_limited(clock.time() + 3600, 3), ok([])])
 
-    def handler(request: httpx.Request) -> httpx.Response:
-        calls.append(clock.monotonic())
-        if len(calls) == 1:
-            # Attio's clock is an hour ahead of ours: only the difference counts.
-            date = clock.time() + 3600
-            return attio_error(
-                429,
-                "rate_limit_exceeded",
-                "slow down",
-                Date=formatdate(date, usegmt=True),
-                **{"Retry-After": formatdate(date + 3, usegmt=True)},
-            )
-        return ok([])
+    def answer(request: httpx.Request) -> httpx.Response:
+        sent.append(clock.monotonic())
+        return next(answers)
 
-    async with mock_client(handler, clock=clock) as attio:
+    objects = routes.get("/objects").mock(side_effect=answer)
+    async with mock_client(routes, clock=clock) as attio:
         assert await attio.list_objects() == []
-    assert len(calls) == 2
-    assert calls[1] - calls[0] == pytest.approx(3.0, abs=0.01)
+    assert objects.call_count == 2
+    assert sent[1] - sent[0] == pytest.approx(3.0, abs=0.01)
 
 
 async def test_429_pushes_back_the_whole_budget() -> None:
     clock = VirtualClock()
+    routes = router()
     sent: list[tuple[str, float]] = []
+    answers = iter([rate_limited(clock.time(), 2), ok([])])
 
-    def handler(request: httpx.Request) -> httpx.Response:
-        sent.append((request.url.path, clock.monotonic()))
-        if len(sent) == 1:
-            now = clock.time()
-            return attio_error(
-                429,
-                "rate_limit_exceeded",
-                "slow down",
-                Date=formatdate(now, usegmt=True),
-                **{"Retry-After": formatdate(now + 2, usegmt=True)},
-            )
+    def objects(request: httpx.Request) -> httpx.Response:
+        sent.append(("objects", clock.monotonic()))
+        return next(answers)
+
+    def lists(request: httpx.Request) -> httpx.Response:
+        sent.append(("lists", clock.monotonic()))
         return ok([])
 
-    async with mock_client(handler, clock=clock) as attio:
+    routes.get("/objects").mock(side_effect=objects)
+    routes.get("/lists").mock(side_effect=lists)
+    async with mock_client(routes, clock=clock) as attio:
         await attio.list_objects()
         await attio.list_lists()  # a different request, same budget: waits too
+    assert [name for name, _ in sent] == ["objects", "objects", "lists"]
     assert all(at >= 2.0 for _, at in sent[1:])
 
 
 async def test_429_past_the_retry_policy_is_an_attio_error() -> None:
-    clock = VirtualClock()
-
-    def handler(request: httpx.Request) -> httpx.Response:
-        return attio_error(429, "rate_limit_exceeded", "slow down", **{"Retry-After": "1"})
-
-    async with mock_client(handler, clock=clock, retry=RetryPolicy(attempts=3)) as attio:
+    routes = router()
+    objects = routes.get("/objects").mock(
+        return_value=attio_error(429, "rate_limit_exceeded", "slow down", **{"Retry-After": "1"})
+    )
+    async with mock_client(routes, clock=VirtualClock(), retry=RetryPolicy(attempts=3)) as attio:
         with pytest.raises(AttioRateLimited) as caught:
             await attio.list_objects()
+    assert objects.call_count == 3
     assert caught.value.status_code == 429
     assert caught.value.retryable
 
 
 async def test_5xx_then_success_backs_off_exponentially() -> None:
     clock = VirtualClock()
-    statuses = iter([503, 502, 500, 200])
-
-    def handler(request: httpx.Request) -> httpx.Response:
-        status = next(statuses)
-        return ok([]) if status == 200 else attio_error(status, "unavailable", "down")
-
+    routes = router()
+    routes.get("/objects").mock(
+        side_effect=[
+            attio_error(503, "unavailable", "down"),
+            attio_error(502, "unavailable", "down"),
+            attio_error(500, "unavailable", "down"),
+            ok([]),
+        ]
+    )
     policy = RetryPolicy(attempts=5, backoff_initial=1.0, multiplier=2.0, jitter=0.0)
-    async with mock_client(handler, clock=clock, retry=policy) as attio:
+    async with mock_client(routes, clock=clock, retry=policy) as attio:
         assert await attio.list_objects() == []
     backoffs = [s for s in clock.sleeps if s >= 0.5]
     assert backoffs == [1.0, 2.0, 4.0]
 
 
-async def test_jitter_shortens_backoff_within_bounds() -> None:
-    import random
-
+def test_jitter_shortens_backoff_within_bounds() -> None:
     policy = RetryPolicy(backoff_initial=1.0, multiplier=2.0, jitter=0.5, backoff_max=5.0)
     rng = random.Random(1)
     waits = [policy.backoff(n, rng) for n in range(6)]
@@ -108,12 +115,11 @@ async def test_jitter_shortens_backoff_within_bounds() -> None:
 
 
 async def test_5xx_past_the_policy_carries_attio_fields() -> None:
-    clock = VirtualClock()
-
-    def handler(request: httpx.Request) -> httpx.Response:
-        return attio_error(503, "service_unavailable", "maintenance")
-
-    async with mock_client(handler, clock=clock, retry=RetryPolicy(attempts=2)) as attio:
+    routes = router()
+    routes.get("/objects/people/records/r1").mock(
+        return_value=attio_error(503, "service_unavailable", "maintenance")
+    )
+    async with mock_client(routes, clock=VirtualClock(), retry=RetryPolicy(attempts=2)) as attio:
         with pytest.raises(AttioServerError) as caught:
             await attio.get_record("people", "r1")
     error = caught.value
@@ -125,79 +131,57 @@ async def test_5xx_past_the_policy_carries_attio_fields() -> None:
 
 
 async def test_read_timeout_on_a_create_is_not_repeated() -> None:
-    clock = VirtualClock()
-    calls: list[httpx.Request] = []
-
-    def handler(request: httpx.Request) -> httpx.Response:
-        calls.append(request)
-        raise httpx.ReadTimeout("timed out", request=request)
-
-    async with mock_client(handler, clock=clock) as attio:
+    routes = router()
+    notes = routes.post("/notes").mock(side_effect=httpx.ReadTimeout("timed out"))
+    async with mock_client(routes, clock=VirtualClock()) as attio:
         with pytest.raises(AttioOutcomeUnknown):
             await attio.create_note(
                 parent_object="people", parent_record_id="r", title="t", content="c"
             )
-    assert len(calls) == 1
+    assert notes.call_count == 1
 
 
 async def test_500_to_a_create_is_not_repeated() -> None:
-    clock = VirtualClock()
-    calls: list[httpx.Request] = []
-
-    def handler(request: httpx.Request) -> httpx.Response:
-        calls.append(request)
-        return attio_error(500, "internal", "boom")
-
-    async with mock_client(handler, clock=clock) as attio:
+    routes = router()
+    tasks = routes.post("/tasks").mock(return_value=attio_error(500, "internal", "boom"))
+    async with mock_client(routes, clock=VirtualClock()) as attio:
         with pytest.raises(AttioServerError):
             await attio.create_task(content="call back")
-    assert len(calls) == 1
+    assert tasks.call_count == 1
 
 
 async def test_connect_error_on_a_create_is_retried() -> None:
-    clock = VirtualClock()
-    calls: list[httpx.Request] = []
-
-    def handler(request: httpx.Request) -> httpx.Response:
-        calls.append(request)
-        if len(calls) < 3:
-            raise httpx.ConnectError("refused", request=request)
-        return ok({"id": {"task_id": "t"}})
-
-    async with mock_client(handler, clock=clock) as attio:
+    routes = router()
+    refused = httpx.ConnectError("refused")
+    tasks = routes.post("/tasks").mock(side_effect=[refused, refused, ok({"id": {"task_id": "t"}})])
+    async with mock_client(routes, clock=VirtualClock()) as attio:
         task = await attio.create_task(content="call back")
     assert task == {"id": {"task_id": "t"}}
-    assert len(calls) == 3
+    assert tasks.call_count == 3
 
 
 async def test_timeouts_on_reads_are_retried_then_reported() -> None:
-    clock = VirtualClock()
-    calls: list[httpx.Request] = []
-
-    def handler(request: httpx.Request) -> httpx.Response:
-        calls.append(request)
-        raise httpx.ReadTimeout("timed out", request=request)
-
-    async with mock_client(handler, clock=clock, retry=RetryPolicy(attempts=4)) as attio:
+    routes = router()
+    record = routes.get("/objects/people/records/r1").mock(
+        side_effect=httpx.ReadTimeout("timed out")
+    )
+    async with mock_client(routes, clock=VirtualClock(), retry=RetryPolicy(attempts=4)) as attio:
         with pytest.raises(AttioTransportError, match="after 4 attempts") as caught:
             await attio.get_record("people", "r1")
-    assert len(calls) == 4
+    assert record.call_count == 4
     assert caught.value.retryable
 
 
 async def test_upsert_is_idempotent_and_retried_after_timeout() -> None:
-    clock = VirtualClock()
-    calls: list[httpx.Request] = []
-
-    def handler(request: httpx.Request) -> httpx.Response:
-        calls.append(request)
-        if len(calls) == 1:
-            raise httpx.ReadTimeout("timed out", request=request)
-        return ok({"id": {"record_id": "r"}})
-
-    async with mock_client(handler, clock=clock) as attio:
+    routes = router()
+    assert_route = routes.put("/objects/people/records").mock(
+        side_effect=[httpx.ReadTimeout("timed out"), ok({"id": {"record_id": "r"}})]
+    )
+    async with mock_client(routes, clock=VirtualClock()) as attio:
         await attio.assert_record(
             "people", matching_attribute="email_addresses", values={"email_addresses": ["a@b.co"]}
         )
+    calls = [call.request for call in assert_route.calls]
     assert [c.method for c in calls] == ["PUT", "PUT"]
     assert calls[1].content == calls[0].content
+    assert calls[0].url.params["matching_attribute"] == "email_addresses"
