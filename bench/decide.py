@@ -3,11 +3,11 @@
 Runs the example rules (``rules.example.yaml``) against an in-process fake
 Attio holding a few people, deals and sales entries:
 
-- ``events_per_s_cpu``: events decided (enriched, then judged by every rule,
-  actions rendered and planned; nothing run) per second of this process's
-  CPU time.  The events are a mix that matches the example rules; the
-  fake's own work of serving the record reads happens before the clock
-  starts (the contexts are enriched once, then decided many times).
+- ``events_per_s_cpu``: events decided (judged by every rule through the
+  bus, actions rendered and planned; nothing run) per second of this
+  process's CPU time.  The events are a mix the example rules match; each is
+  enriched once before the clock starts, so the fake's work of serving the
+  record reads is not counted, then decided many times.
 - ``reads_per_event_unmatched``: Attio reads per event that no rule or
   plugin wants (companies created, notes, tasks), through the whole
   processor.  It should be 0: nobody wants the record, so nobody fetches it.
