@@ -352,3 +352,22 @@ async def test_a_half_hour_outage_spends_no_attempts_and_loses_nothing(make: Any
     assert len(counted) > 100  # many tries through the half hour...
     spent = [event.attempts for i in ids if (event := await h.store.get_event(i))]
     assert max(spent) < POLICY.max_attempts  # ...and almost none of them counted
+
+
+async def test_an_event_about_an_object_attio_does_not_know_is_dead_not_stuck(
+    make: Any,
+) -> None:
+    h = await make()
+    payload = {
+        "event_type": "record.created",
+        "id": {"object_id": "00000000-0000-4000-8000-0000000000ff", "record_id": "r"},
+        "actor": MEMBER,
+    }
+    await h.store.insert_events(
+        [NewEvent("odd:0", "record:r", "record.created", payload, None, h.clock.time())]
+    )
+    event_id = max(e.id for e in await h.store.list_events(EventFilter(limit=10)))
+    event = await h.settle(event_id)
+    assert event.status == "dead"
+    assert event.reason is not None
+    assert event.reason.startswith("enrichment failed: Attio 404")

@@ -194,12 +194,8 @@ class EventProcessor:
         except Exception as exc:
             # Every expected failure is handled inside; this is a bug of ours,
             # and it still ends the event in a defined state.
-            failure = classify(exc)
-            return EventResult(
-                "retry" if failure.retryable else "failed",
-                None,
-                reason=f"processing failed: {failure.text()}",
-                error=failure.to_json(),
+            return EventResult("done", None).ended(
+                classify(exc), "processing failed", permanent_elsewhere=False
             )
         finally:
             await self._remember_tokens()
@@ -216,13 +212,8 @@ class EventProcessor:
         try:
             ctx = await self.enrich(event, key=key, received_at=received_at)
         except Exception as exc:
-            failure = classify(exc)
-            return EventResult(
-                "retry" if failure.retryable else "failed",
-                None,
-                reason=f"enrichment failed: {failure.text()}",
-                error=failure.to_json(),
-                outage=failure.outage,
+            return EventResult("done", None).ended(
+                classify(exc), "enrichment failed", permanent_elsewhere=False
             )
         if not ctx.wanted:
             return EventResult("done", ctx, reason="no rule or plugin wants this event")
