@@ -220,7 +220,12 @@ async def assembled(
                 ),
             )
             reloader = (
-                RulesReloader(settings.rules.path, plugins.rules, plugins.actions)
+                RulesReloader(
+                    settings.rules.path,
+                    plugins.rules,
+                    plugins.actions,
+                    on_reload=lambda outcome: metrics.rules_reloads.labels(outcome=outcome).inc(),
+                )
                 if settings.rules.path
                 else None
             )

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -73,6 +74,59 @@ def _envelope_ok(payload: object) -> bool:
     return True
 
 
+#: A JSON escape of a surrogate: worth a closer look (a lone one cannot be stored).
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+
+
+def _no_constants(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def parse_json(body: bytes) -> Any:
+    """``body`` as JSON that every store can keep, or :class:`WebhookRejected` (400).
+
+    Python's parser takes more than JSON and more than the stores do:
+    ``NaN`` and ``Infinity`` (not JSON; a trace holding one cannot be served
+    back as JSON), ``\\u0000`` and lone surrogates (PostgreSQL's JSONB
+    refuses them, which would fail every delivery committed beside this one),
+    and nesting deep enough to exhaust the interpreter's stack.  All are
+    refused here, before anything is stored.
+    """
+    try:
+        payload = json.loads(body, parse_constant=_no_constants)
+    except RecursionError:
+        raise WebhookRejected(400, "malformed_json", "the JSON is nested too deeply") from None
+    except (ValueError, UnicodeDecodeError):
+        raise WebhookRejected(400, "malformed_json", "the body is not valid JSON") from None
+    # Only a body with such an escape can hold such a string: the walk is rare.
+    if (b"\\u0000" in body or _SURROGATE_ESCAPE.search(body)) and not _storable(payload):
+        raise WebhookRejected(
+            400, "malformed_json", "the JSON holds a \\u0000 character or a lone surrogate"
+        )
+    return payload
+
+
+def _storable(value: Any) -> bool:
+    """Whether every string in ``value`` is Unicode every store keeps: no NUL
+    character, no lone surrogate."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                return False
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                return False
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return True
+
+
 def signature_valid(body: bytes, signature: str | None, secrets: Sequence[str]) -> bool:
     """Whether ``signature`` is the hex HMAC-SHA256 of ``body`` under any secret.
 
@@ -106,10 +160,7 @@ def parse_delivery(
     if not signature_valid(body, signature, secrets):
         reason = "missing_signature" if signature is None else "bad_signature"
         raise WebhookRejected(401, reason, "invalid or missing webhook signature")
-    try:
-        payload = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        raise WebhookRejected(400, "malformed_json", "the body is not valid JSON") from None
+    payload = parse_json(body)
     if not _envelope_ok(payload):
         # The schema is the rule; it is asked only to say what is wrong.
         error = next(iter(_ENVELOPE.iter_errors(payload)), None)

@@ -60,6 +60,12 @@ class Metrics:
         self.dead_letters = Counter(
             "attio_automate_dead_letters", "Events sent to the dead letter", registry=r
         )
+        self.rules_reloads = Counter(
+            "attio_automate_rules_reloads",
+            "Rules reloads, by outcome (reloaded, refused: the old rules kept running)",
+            ["outcome"],
+            registry=r,
+        )
         self.dead_letter_depth = Gauge(
             "attio_automate_dead_letter_depth", "Events in the dead letter", registry=r
         )

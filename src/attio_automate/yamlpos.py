@@ -2,6 +2,11 @@
 
 Errors in rules files must point at ``FILE:LINE:COL``; PyYAML's composed
 node tree knows where each node starts, so it is converted by hand.
+
+Bounded: a rules or configuration file is small and written by hand, so
+aliases (``*name``, which a few hundred bytes can turn into gigabytes) are
+refused, and so is nesting deeper than :data:`MAX_DEPTH`, each with the
+position where it happens, before anything is built from it.
 """
 
 from __future__ import annotations
@@ -45,9 +50,44 @@ class YamlError(Exception):
         super().__init__(f"{line}:{column}: {message}")
 
 
+#: Deeper nesting than any rules or configuration file needs.
+MAX_DEPTH = 64
+
+
+class _BoundedLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, composing no aliases and no deep nesting."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__(text)
+        self._depth = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.AliasEvent):
+            mark = self._next_mark()
+            raise YamlError(
+                "aliases (*name) are not allowed: write the value out", *_position(mark)
+            )
+        self._depth += 1
+        try:
+            if self._depth > MAX_DEPTH:
+                mark = self._next_mark()
+                raise YamlError(f"nested deeper than {MAX_DEPTH} levels", *_position(mark))
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+    def _next_mark(self) -> Any:
+        event: Any = self.peek_event()  # type: ignore[no-untyped-call]
+        return event.start_mark
+
+
+def _position(mark: Any) -> tuple[int, int]:
+    return (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
+
+
 def load(text: str) -> Located:
     """Parse one YAML document, keeping positions."""
-    loader = yaml.SafeLoader(text)
+    loader = _BoundedLoader(text)
     try:
         node = loader.get_single_node()
         if node is None:
@@ -56,8 +96,7 @@ def load(text: str) -> Located:
         located.data = _convert(loader, node, (), located)
         return located
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        line, column = _position(exc.problem_mark or exc.context_mark)
         raise YamlError(f"invalid YAML: {exc.problem or exc.context}", line, column) from None
     except yaml.YAMLError as exc:
         raise YamlError(f"invalid YAML: {exc}", 1, 1) from None

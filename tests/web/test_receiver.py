@@ -85,3 +85,33 @@ def test_the_fast_check_agrees_with_the_envelope_schema(payload: object) -> None
     from attio_automate.delivery import _ENVELOPE, _envelope_ok
 
     assert _envelope_ok(payload) == _ENVELOPE.is_valid(payload)
+
+
+@pytest.mark.parametrize(
+    ("body", "why"),
+    [
+        (b'{"events": [{"event_type": "x", "id": {"n": NaN}}]}', "not valid JSON"),
+        (b'{"events": [{"event_type": "x", "id": {"n": -Infinity}}]}', "not valid JSON"),
+        (b'{"events": [{"event_type": "x\\u0000", "id": {}}]}', "\\u0000"),
+        (b'{"events": [{"event_type": "x", "id": {"k": "\\ud800"}}]}', "lone surrogate"),
+        (b"[" * 100_000 + b"]" * 100_000, "nested too deeply"),
+    ],
+)
+def test_json_no_store_can_keep_is_refused_before_anything_is_stored(body: bytes, why: str) -> None:
+    headers = {"attio-signature": sign(body, "s")}
+    with pytest.raises(WebhookRejected) as caught:
+        parse_delivery(headers, body, secrets=["s"], received_at=1.0)
+    assert (caught.value.status, caught.value.reason) == (400, "malformed_json")
+    assert why in caught.value.message
+
+
+def test_escapes_that_are_fine_are_kept() -> None:
+    # A surrogate pair (an emoji) and an escaped backslash before u0000 are fine.
+    body = (
+        b'{"events": [{"event_type": "record.created", '
+        b'"id": {"name": "\\ud83c\\udf89", "path": "C:\\\\u0000"}}]}'
+    )
+    events = parse_delivery(
+        {"attio-signature": sign(body, "s")}, body, secrets=["s"], received_at=1.0
+    )
+    assert events[0].payload["id"] == {"name": "🎉", "path": "C:\\u0000"}

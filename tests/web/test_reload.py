@@ -37,3 +37,34 @@ async def test_file_changes_reload_and_bad_files_are_refused(tmp_path: Path) -> 
         await eventually(lambda: reloader.refused == 1)
         assert [r.id for r in plugins.rules.rules.rules] == ["a", "b"]  # kept
         tasks.cancel_scope.cancel()
+
+
+@pytest.mark.parametrize(
+    "broken",
+    [
+        # An alias bomb: a few hundred bytes asking for billions of items.
+        'a: &a ["x","x","x","x","x","x","x","x","x"]\n'
+        + "".join(
+            f"{n}: &{n} [*{p},*{p},*{p},*{p},*{p},*{p},*{p},*{p},*{p}]\n"
+            for n, p in zip("bcdefghi", "abcdefgh", strict=True)
+        ),
+        # Nested 3,000 deep: past the interpreter's stack.
+        "x: " + "[" * 3000 + "]" * 3000 + "\n",
+        # Saved half-written.
+        ONE[: len(ONE) // 2],
+        # Not text at all.
+        "\udcff",
+    ],
+)
+def test_a_reload_that_fails_for_any_reason_keeps_the_old_rules(
+    tmp_path: Path, broken: str
+) -> None:
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(TWO)
+    plugins = load_plugins(rules_path=rules, entry_points=False)
+    outcomes: list[str] = []
+    reloader = RulesReloader(rules, plugins.rules, plugins.actions, on_reload=outcomes.append)
+    rules.write_bytes(broken.encode("utf-8", "surrogateescape"))
+    assert reloader.reload() is False
+    assert [r.id for r in plugins.rules.rules.rules] == ["a", "b"]
+    assert outcomes == ["refused"]

@@ -21,6 +21,7 @@ from attio_automate.attio.ratelimit import Budgets, RateLimits, RateLimitTranspo
 from attio_automate.attio.retry import RetryPolicy, RetryTransport
 from attio_automate.clock import Clock, SystemClock
 from attio_automate.errors import AttioAPIError, AttioTransportError
+from attio_automate.redact import scrub
 
 DEFAULT_BASE_URL = "https://api.attio.com/v2"
 
@@ -72,6 +73,7 @@ class AttioClient:
         on_response: Callable[[int], None] | None = None,
     ) -> None:
         self.settings = settings or ClientSettings()
+        self._api_key = api_key
         clock = clock or SystemClock()
         limits = httpx.Limits(
             max_connections=self.settings.max_connections,
@@ -145,8 +147,12 @@ class AttioClient:
         except ValueError:
             body = response.text
         if response.status_code >= 400:
+            # A proxy (or Attio) echoing the request must not put the key in a trace.
             raise AttioAPIError.from_response(
-                response.status_code, body, method=method, url=str(response.url)
+                response.status_code,
+                scrub(body, [self._api_key]),
+                method=method,
+                url=str(response.url),
             )
         return body
 

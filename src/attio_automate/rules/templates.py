@@ -12,10 +12,17 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import jinja2
-from jinja2 import meta
+from jinja2 import meta, nodes
 from jinja2.sandbox import SandboxedEnvironment
 
 from attio_automate.errors import TemplateProblem
+from attio_automate.rules.sandbox import (
+    MAX_SIZE,
+    BoundedEnvironment,
+    forbidden_nodes,
+    iteration_budget,
+    rendering,
+)
 
 __all__ = ["CONTEXT_NAMES", "TemplateProblem", "Templates", "is_template", "make_environment"]
 
@@ -43,8 +50,9 @@ def _iso(value: Any) -> str:
 
 
 def make_environment() -> SandboxedEnvironment:
-    """The sandbox rules render in: ``now()``, ``| add_days(n)``, ``| iso``."""
-    env = SandboxedEnvironment(undefined=jinja2.StrictUndefined, autoescape=False)
+    """The sandbox rules render in (bounded: see :mod:`.sandbox`): ``now()``,
+    ``| add_days(n)``, ``| iso``."""
+    env = BoundedEnvironment(undefined=jinja2.StrictUndefined, autoescape=False)
     env.globals["now"] = lambda: datetime.now(UTC)
     env.filters["add_days"] = _add_days
     env.filters["iso"] = _iso
@@ -84,6 +92,9 @@ class Templates:
             raise TemplateProblem(
                 f"unknown name {listed} in template (known: {', '.join(sorted(CONTEXT_NAMES))})"
             )
+        forbidden = forbidden_nodes(ast) or _private_access(ast)
+        if forbidden:
+            raise TemplateProblem(forbidden)
         self._compile(text)
 
     def evaluate(self, text: str, context: Mapping[str, Any]) -> Any:
@@ -91,7 +102,13 @@ class Templates:
         a string for text around or between expressions."""
         compiled = self._compiled.get(text) or self._compile(text)
         try:
-            return compiled(context)
+            with iteration_budget():
+                value = compiled(context)
+            if isinstance(value, str | list | tuple | dict) and len(value) > MAX_SIZE:
+                raise TemplateProblem(
+                    f"template {text.strip()!r}: its value passes the size limit of {MAX_SIZE}"
+                )
+            return value
         except TemplateProblem:
             raise
         except Exception as exc:
@@ -119,6 +136,8 @@ class Templates:
             raise TemplateProblem(f"bad template: {exc.message}") from None
         except jinja2.TemplateError as exc:
             raise TemplateProblem(f"template {text.strip()!r}: {exc}") from None
+        except Exception as exc:  # a bound met while Jinja folded constants
+            raise TemplateProblem(f"template {text.strip()!r}: {_explain(exc)}") from None
         self._compiled[text] = compiled
         return compiled
 
@@ -127,7 +146,7 @@ class Templates:
         if match is None or "{{" in match.group(1) or "{%" in text:
             # Text around or between expressions: the result is a string.
             template = self.env.from_string(text)
-            return lambda context: str(template.render(**context))
+            return lambda context: rendering(template.generate(**context))
         expression = self.env.compile_expression(match.group(1), undefined_to_none=False)
 
         def value(context: Mapping[str, Any]) -> Any:
@@ -138,6 +157,18 @@ class Templates:
             return result
 
         return value
+
+
+def _private_access(ast: nodes.Template) -> str | None:
+    """Attributes starting with ``_`` are out of the sandbox's reach: say so
+    when the rules load, not when an event comes."""
+    for node in ast.find_all(nodes.Getattr):
+        if node.attr.startswith("_"):
+            return f"`{node.attr}`: names starting with _ are not reachable in templates"
+    for item in ast.find_all(nodes.Getitem):
+        if isinstance(item.arg, nodes.Const) and str(item.arg.value).startswith("_"):
+            return f"`{item.arg.value}`: names starting with _ are not reachable in templates"
+    return None
 
 
 def _explain(exc: Exception) -> str:

@@ -43,7 +43,7 @@ def open_store_url(url: str) -> Store:
         return PostgresStore(url)
     raise ConfigError(
         [
-            f"store URL {url!r}: unsupported scheme {parts.scheme!r} "
+            f"store URL {shown_url(url)!r}: unsupported scheme {parts.scheme!r} "
             "(expected sqlite:///path or postgresql://...)"
         ]
     )

@@ -9,7 +9,9 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
-from urllib.parse import urlsplit, urlunsplit
+
+# Kept importable from here, where the store's callers look for it.
+from attio_automate.redact import shown_url as shown_url
 
 JSON = dict[str, Any]
 #: pending -> processing -> done | skipped | dead (pending again on retry or lease expiry)
@@ -273,12 +275,3 @@ class EndsAttempts:
         await self._end(
             Ending(event_id, owner, "pending", available_at, trace, reason, now, count_attempt)
         )
-
-
-def shown_url(url: str) -> str:
-    """``url`` fit to print or log: a password in it replaced by ``***``."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    host = parts.netloc.rsplit("@", 1)[1]
-    return urlunsplit(parts._replace(netloc=f"{parts.username or ''}:***@{host}"))

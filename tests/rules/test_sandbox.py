@@ -1,0 +1,70 @@
+"""Templates cannot ask for unbounded memory or time, at render or at check."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pytest
+
+from attio_automate.errors import TemplateProblem
+from attio_automate.rules.sandbox import MAX_SIZE
+from attio_automate.rules.templates import Templates
+
+CONTEXT: dict[str, Any] = {"record": {"job_title": "Founder", "tags": ["a", "b"]}}
+
+
+def render(text: str) -> Any:
+    templates = Templates()
+    templates.check(text)
+    return templates.evaluate(text, CONTEXT)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "{{ record.job_title * 10**8 }}",
+        "{{ 'a' * 10**9 }}",
+        "{{ 'a' * 1000000000 }}",
+        "{{ record.tags * 1000000 }}",
+        "{{ 7 ** 100000 }}",
+        "{{ '%1000000000d' % 1 }}",
+        "{{ 'a' | center(1000000000) }}",
+        "{{ record.job_title | center(1000000000) }}",
+        "{{ record.job_title.ljust(1000000000) }}",
+        "{{ record.job_title | indent(1000000000) }}",
+        "{{ ('a' * 10000) | replace('a', 'a' * 10000) }}",
+        "{% for a in range(100000) %}{% for b in range(100000) %}{% endfor %}{% endfor %}",
+        "{% for a in range(90000) %}{{ a }}{% endfor %}",
+    ],
+)
+def test_huge_results_are_refused_quickly(text: str) -> None:
+    started = time.process_time()
+    with pytest.raises(TemplateProblem):
+        render(text)
+    assert time.process_time() - started < 1.0
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("{{ lipsum(1000) }}", "unknown name lipsum"),
+        ("{% set ns = namespace(x='a') %}{{ ns.x }}", "unknown name namespace"),
+        ("{% macro f(x) %}{{ f(x ~ x) }}{% endmacro %}{{ f('a') }}", "macros are not allowed"),
+        ("{{ record.__class__ }}", "`__class__`: names starting with _"),
+        ("{{ record['_secret'] }}", "`_secret`: names starting with _"),
+    ],
+)
+def test_what_rules_may_not_use_is_refused_when_they_load(text: str, problem: str) -> None:
+    with pytest.raises(TemplateProblem, match=problem):
+        Templates().check(text)
+
+
+def test_ordinary_templates_still_work() -> None:
+    assert render("{{ record.job_title * 2 }}") == "FounderFounder"
+    assert render("{{ 2 ** 10 }}") == 1024
+    assert render("{{ '%05d' % 42 }}") == "00042"
+    assert render("{% for t in record.tags %}{{ t }}{% endfor %}") == "ab"
+    assert render("{{ record.job_title | center(11) }}") == "  Founder  "
+    assert len(render("{{ 'x' * " + str(MAX_SIZE) + " }}")) == MAX_SIZE
+    assert render("{% for a in range(3) %}{{ a }}{% endfor %}") == "012"
