@@ -371,3 +371,29 @@ async def test_an_event_about_an_object_attio_does_not_know_is_dead_not_stuck(
     assert event.status == "dead"
     assert event.reason is not None
     assert event.reason.startswith("enrichment failed: Attio 404")
+
+
+def _lost_pg_connection() -> Exception:
+    import asyncpg
+
+    return asyncpg.exceptions.ConnectionDoesNotExistError("connection was closed")
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        sqlite3.OperationalError("database is locked"),
+        _lost_pg_connection(),
+        ConnectionRefusedError(111, "refused"),
+    ],
+    ids=["sqlite-locked", "postgres-connection-lost", "refused"],
+)
+async def test_a_store_or_connection_error_anywhere_is_retried(
+    make: Any, error: Exception
+) -> None:
+    h = await make(Flaky(error))
+    event_id = await h.person_created()
+    event = await h.settle(event_id)
+    assert event.status == "done"
+    assert await attempt_rows(h, event_id) == ["pending", "done"]
+    assert h.notes() == 2

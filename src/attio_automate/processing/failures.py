@@ -29,6 +29,7 @@ from attio_automate.errors import (
     AttioOutcomeUnknown,
     AttioUnavailable,
 )
+from attio_automate.store.base import is_transient
 
 JSON = dict[str, Any]
 
@@ -81,8 +82,8 @@ def classify(exc: BaseException) -> Failure:
         return Failure(kind, str(exc), retryable, outage=isinstance(exc, AttioUnavailable))
     if isinstance(exc, AttioAutomateError):
         return Failure(kind, str(exc), bool(getattr(exc, "retryable", False)))
-    if isinstance(exc, _TRANSIENT):
-        return Failure(kind, f"{exc}" or kind, True)
+    if isinstance(exc, _TRANSIENT) or is_transient(exc):
+        return Failure(kind, f"{kind}: {exc}" if str(exc) else kind, True)
     # A bug (in a plugin, an action, a filter): the same input fails again.
     # Where it happened helps whoever has to fix it.
     frames = traceback.extract_tb(exc.__traceback__)

@@ -6,6 +6,8 @@ traces and the dead letter (inbox rows whose status is ``dead``).
 
 from __future__ import annotations
 
+import sqlite3
+import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
@@ -239,6 +241,28 @@ class Store(Protocol):
         """Delete finished events (and their traces and ledger rows) older than
         ``finished_before``; dead letters are kept.  Returns rows deleted."""
         ...
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Whether ``exc`` is a store that is unavailable for now (a lost or
+    refused connection, a database restarting, locked or out of disk) rather
+    than a mistake: what happened can succeed on a later try."""
+    if isinstance(exc, sqlite3.OperationalError):
+        return True
+    # Only a process that loaded the PostgreSQL driver can meet its errors.
+    pg = sys.modules.get("asyncpg.exceptions")
+    if pg is not None:
+        names = (
+            "PostgresConnectionError",
+            "InterfaceError",
+            "OperatorInterventionError",
+            "TooManyConnectionsError",
+            "InsufficientResourcesError",
+        )
+        kinds = tuple(k for name in names if isinstance(k := getattr(pg, name, None), type))
+        if isinstance(exc, kinds):
+            return True
+    return isinstance(exc, ConnectionError | TimeoutError)
 
 
 class EndsAttempts:
