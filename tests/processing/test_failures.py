@@ -9,11 +9,13 @@ one kind of failure at it and checks how the event ends: retried later
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import anyio
 import pytest
 
 from attio_automate.actions import builtin
@@ -376,7 +378,8 @@ async def test_an_event_about_an_object_attio_does_not_know_is_dead_not_stuck(
 def _lost_pg_connection() -> Exception:
     import asyncpg
 
-    return asyncpg.exceptions.ConnectionDoesNotExistError("connection was closed")
+    error: Exception = asyncpg.exceptions.ConnectionDoesNotExistError("connection was closed")
+    return error
 
 
 @pytest.mark.parametrize(
@@ -388,12 +391,62 @@ def _lost_pg_connection() -> Exception:
     ],
     ids=["sqlite-locked", "postgres-connection-lost", "refused"],
 )
-async def test_a_store_or_connection_error_anywhere_is_retried(
-    make: Any, error: Exception
-) -> None:
+async def test_a_store_or_connection_error_anywhere_is_retried(make: Any, error: Exception) -> None:
     h = await make(Flaky(error))
     event_id = await h.person_created()
     event = await h.settle(event_id)
     assert event.status == "done"
     assert await attempt_rows(h, event_id) == ["pending", "done"]
     assert h.notes() == 2
+
+
+class Slow:
+    """An action that takes ``seconds`` of real time."""
+
+    PLUGIN_NAME = "slow"
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.started = anyio.Event()
+
+    @hookimpl
+    def register_actions(self, register: Any) -> None:
+        async def wait(ctx: ActionContext, params: Mapping[str, Any]) -> Any:
+            self.started.set()
+            await anyio.sleep(self.seconds)
+            return {"waited": self.seconds}
+
+        register("slow.wait", wait, idempotent=True)
+
+
+SLOW_RULE = """
+  - id: slow
+    on: record.created
+    object: people
+    do:
+      - action: slow.wait
+"""
+
+
+@pytest.mark.parametrize(
+    ("seconds", "deadline", "ends"), [(0.2, 5.0, "done"), (30, 0.2, "pending")]
+)
+async def test_stopping_drains_in_flight_events_until_the_deadline(
+    make: Any, seconds: float, deadline: float, ends: str
+) -> None:
+    slow = Slow(seconds)
+    h = await make(slow, rules=SLOW_RULE)
+    event_id = await h.person_created()
+    async with anyio.create_task_group() as tasks:
+        await tasks.start(h.dispatcher.run)
+        await slow.started.wait()
+        started = time.monotonic()
+        await h.dispatcher.stop(deadline=deadline)
+        stopped = time.monotonic() - started
+    event = await h.store.get_event(event_id)
+    assert event is not None
+    # In time: it finished; too slow: given back for the next start, not lost.
+    assert event.status == ends
+    assert stopped < deadline + 1
+    if ends == "done":
+        assert stopped >= seconds * 0.5

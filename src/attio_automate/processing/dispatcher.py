@@ -69,6 +69,7 @@ class Dispatcher:
         self._in_flight: dict[int, StoredEvent] = {}
         self._idle = anyio.Event()
         self._idle.set()
+        self._workers: anyio.CancelScope | None = None
 
     def wake(self) -> None:
         """New events were committed: look now rather than at the next poll."""
@@ -81,6 +82,7 @@ class Dispatcher:
     async def run(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
         """Claim and process events until :meth:`stop`; then give back the leases."""
         async with anyio.create_task_group() as workers:
+            self._workers = workers.cancel_scope
             workers.start_soon(self._renew_leases)
             task_status.started()
             while not self._stopping:
@@ -92,6 +94,9 @@ class Dispatcher:
                     workers.start_soon(self._handle, event)
                 if not claimed or len(self._in_flight) >= self.policy.concurrency:
                     await self._sleep()
+            # Stopping: what is in flight finishes (stop() cuts it short at
+            # its deadline); then the lease renewer goes too.
+            await self._idle.wait()
             workers.cancel_scope.cancel()
 
     async def run_ready(self) -> int:
@@ -115,6 +120,9 @@ class Dispatcher:
         self._wake.set()
         with anyio.move_on_after(deadline):
             await self._idle.wait()
+        if not self._idle.is_set() and self._workers is not None:
+            # Past the deadline: the rest are given back, to run again later.
+            self._workers.cancel()
         with anyio.CancelScope(shield=True):
             released = await self.store.release(self.owner)
         if released:
