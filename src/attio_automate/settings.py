@@ -66,6 +66,12 @@ class ServerSettings(_Section):
     host: str = "127.0.0.1"
     port: int = Field(8080, ge=0, le=65535)
     max_body_bytes: int = Field(1024 * 1024, ge=1)
+    #: A body must arrive within this long (408 after it).
+    body_seconds: Seconds = Field(10.0, gt=0)
+    #: All bodies being read at once may hold this much between them (503 over it).
+    max_buffered_bytes: int = Field(64 * 1024 * 1024, ge=1)
+    #: A connection that sends nothing for this long is closed.
+    idle_seconds: Seconds = Field(30.0, gt=0)
     drain_seconds: Seconds = Field(20.0, gt=0)
 
 

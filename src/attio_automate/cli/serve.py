@@ -94,7 +94,12 @@ async def _serve(settings: Settings, plugins: Plugins, store: Store) -> None:
             err=True,
         )
         app = create_app(settings, watch_signals=True, plugins=plugins, store=store)
-        await serve_until_signal(app, host=settings.server.host, port=settings.server.port)
+        await serve_until_signal(
+            app,
+            host=settings.server.host,
+            port=settings.server.port,
+            idle_seconds=settings.server.idle_seconds,
+        )
     finally:
         with anyio.CancelScope(shield=True):
             await store.close()

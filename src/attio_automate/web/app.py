@@ -17,6 +17,7 @@ from attio_automate.delivery import WebhookRejected, parse_delivery
 from attio_automate.settings import Settings
 from attio_automate.store import Store
 from attio_automate.web.admin import admin_routes
+from attio_automate.web.bodies import BodyLimits
 
 READY_CACHE_SECONDS = 5.0
 
@@ -26,21 +27,6 @@ def runner_of(request: Request) -> Runner:
     return runner
 
 
-async def read_limited(request: Request, limit: int) -> bytes:
-    """The body, refusing (413) as soon as it passes ``limit`` bytes."""
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise WebhookRejected(413, "too_large", f"body over {limit} bytes")
-    chunks = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise WebhookRejected(413, "too_large", f"body over {limit} bytes")
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
 async def receive_webhook(request: Request) -> Response:
     runner = runner_of(request)
     metrics = runner.metrics
@@ -48,7 +34,7 @@ async def receive_webhook(request: Request) -> Response:
     if not runner.accepting:
         return JSONResponse({"error": "shutting down"}, status_code=503)
     try:
-        body = await read_limited(request, runner.settings.server.max_body_bytes)
+        body = await request.app.state.bodies.read(request)
         events = parse_delivery(
             request.headers,
             body,
@@ -140,4 +126,11 @@ def create_app(
         *admin_routes(settings.secrets.admin_token),
         *extra_routes,
     ]
-    return Starlette(routes=routes, lifespan=lifespan)
+    app = Starlette(routes=routes, lifespan=lifespan)
+    server = settings.server
+    app.state.bodies = BodyLimits(
+        max_body_bytes=server.max_body_bytes,
+        body_seconds=server.body_seconds,
+        max_buffered_bytes=server.max_buffered_bytes,
+    )
+    return app

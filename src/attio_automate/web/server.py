@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import signal
 from collections.abc import Callable, Coroutine, Sequence
 from typing import Any, cast
@@ -12,13 +13,16 @@ from hypercorn.config import Config
 from hypercorn.typing import ASGIFramework
 
 
-def hypercorn_config(host: str, port: int) -> Config:
-    """A quiet hypercorn configuration bound to ``host:port``."""
+def hypercorn_config(host: str, port: int, *, idle_seconds: float = 30.0) -> Config:
+    """Hypercorn bound to ``host:port``: no access log (the metrics count
+    requests), its error log through ``logging`` (a 500 must be seen), and
+    connections that send nothing for ``idle_seconds`` closed."""
     config = Config()
     config.bind = [f"{host}:{port}"]
     config.accesslog = None
-    config.errorlog = None
+    config.errorlog = logging.getLogger("hypercorn.error")
     config.graceful_timeout = 5.0
+    config.read_timeout = int(idle_seconds)
     return config
 
 
@@ -28,6 +32,7 @@ async def serve_until_signal(
     host: str,
     port: int,
     background: Sequence[Callable[[], Coroutine[Any, Any, object]]] = (),
+    idle_seconds: float = 30.0,
 ) -> None:
     """Serve ``app`` until SIGINT or SIGTERM, with ``background`` tasks beside it."""
     stop = anyio.Event()
@@ -44,7 +49,7 @@ async def serve_until_signal(
     async def run_server() -> None:
         await serve(
             cast(ASGIFramework, app),
-            hypercorn_config(host, port),
+            hypercorn_config(host, port, idle_seconds=idle_seconds),
             shutdown_trigger=shutdown_trigger,
         )
 
