@@ -259,3 +259,62 @@ async def test_ledgers_from_before_identities_are_still_honoured(
     result = await processor.process(event, key="d", ledger=ledger)
     assert statuses(result) == [("add_note", "skipped"), ("update_record", "done")]
     assert count.notes() == 0
+
+
+async def test_an_interrupted_create_never_adopts_another_events_result(
+    fake_attio: FakeAttio, attio_client: AttioClient
+) -> None:
+    """Two events plan the same note on one record.  The first made its note;
+    the second wrote its intent and was cut off before Attio heard of it.  Its
+    retry must make its own note, not take the first one's for its own."""
+    _, processor = setup(fake_attio, attio_client, rules(NOTE))
+    event = person_created(fake_attio)
+    ledger = MemoryLedger()
+    first = await processor.process(event, key="d1:0", ledger=ledger)
+    assert statuses(first) == [("add_note", "done")]
+    second_key = first.outcomes[0].planned.key.replace("d1:0", "d2:0")
+    await ledger.intend(second_key, "add_note")  # ...and then the store blipped
+    second = await processor.process(event, key="d2:0", ledger=ledger)
+    assert statuses(second) == [("add_note", "done")]
+    assert second.outcomes[0].result != first.outcomes[0].result
+    assert len(fake_attio.workspace.notes) == 2
+
+    # Its own note, made before the cut, is still found and not made twice.
+    third_key = first.outcomes[0].planned.key.replace("d1:0", "d3:0")
+    third = await processor.process(event, key="d3:0", ledger=ledger)
+    made = third.outcomes[0].result
+    ledger.entries[third_key] = LedgerEntry(third_key, "intent", "add_note", None, 0.0)
+    again = await processor.process(event, key="d3:0", ledger=ledger)
+    assert again.outcomes[0].result == made
+    assert len(fake_attio.workspace.notes) == 3
+
+
+async def test_a_note_made_before_the_intent_or_by_someone_else_is_not_adopted(
+    fake_attio: FakeAttio, attio_client: AttioClient
+) -> None:
+    _, processor = setup(fake_attio, attio_client, rules(NOTE))
+    event = person_created(fake_attio)
+    record_id = event.id["record_id"]
+    w = fake_attio.workspace
+    from attio_automate.testing.fake import activities
+
+    # The same note, written by a person: not ours.
+    activities.create_note(
+        w,
+        {
+            "parent_object": "people",
+            "parent_record_id": record_id,
+            "title": "Welcome",
+            "format": "markdown",
+            "content": "Hello Ada",
+        },
+        actor=MEMBER,
+    )
+    ledger = MemoryLedger()
+    probe = await processor.process(event, key="p:0", ledger=MemoryLedger())
+    key = probe.outcomes[0].planned.key.replace("p:0", "d:0")
+    ledger.entries[key] = LedgerEntry(key, "intent", "add_note", None, w.clock() + 3600)
+    result = await processor.process(event, key="d:0", ledger=ledger)
+    # Neither the person's note nor the probe's (made an hour before the intent).
+    assert result.outcomes[0].result not in (None, probe.outcomes[0].result)
+    assert len(w.notes) == 3

@@ -110,7 +110,8 @@ async def add_note(ctx: ActionContext, params: Mapping[str, Any]) -> Any:
 async def create_task(ctx: ActionContext, params: Mapping[str, Any]) -> Any:
     deadline = params.get("deadline")
     if deadline is None and "deadline_in_days" in params:
-        moment = datetime.now(UTC) + timedelta(days=float(params["deadline_in_days"]))
+        # From the event's time, like now() in templates: the same on a retry.
+        moment = ctx.event.now() + timedelta(days=float(params["deadline_in_days"]))
         deadline = moment.strftime("%Y-%m-%dT%H:%M:%S.000Z")
     elif deadline is not None:
         deadline = _timestamp(str(deadline))
@@ -140,7 +141,8 @@ async def _find_note(ctx: ActionContext, params: Mapping[str, Any]) -> Any:
             if params.get("format", "markdown") == "markdown"
             else note.get("content_plaintext")
         )
-        if note.get("title") == params["title"] and body == params["content"]:
+        same = note.get("title") == params["title"] and body == params["content"]
+        if same and await ctx.could_be_ours("note_id", note):
             return summary("note_id", note, "note_id")
     return None
 
@@ -152,7 +154,8 @@ async def _find_task(ctx: ActionContext, params: Mapping[str, Any]) -> Any:
     else:
         tasks = await ctx.attio.list_tasks()
     for task in tasks:
-        if task.get("content_plaintext") == params["content"]:
+        same = task.get("content_plaintext") == params["content"]
+        if same and await ctx.could_be_ours("task_id", task):
             return summary("task_id", task, "task_id")
     return None
 
@@ -163,8 +166,12 @@ async def _find_entry(ctx: ActionContext, params: Mapping[str, Any]) -> Any:
     obj, record_id = target_record(ctx, params)
     lst = (await ctx.schema.list(params["list"])).slug
     for entry in await ctx.attio.record_entries(obj, record_id):
-        if entry.get("list_api_slug") == lst:
-            return {"list": lst, "entry_id": entry.get("entry_id")}
+        entry_id = entry.get("entry_id")
+        if entry.get("list_api_slug") != lst or not isinstance(entry_id, str):
+            continue
+        # Another action's entry (an earlier event's) is not this one's.
+        if ctx.claimed is None or not await ctx.claimed("entry_id", entry_id):
+            return {"list": lst, "entry_id": entry_id}
     return None
 
 

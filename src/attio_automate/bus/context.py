@@ -21,6 +21,10 @@ if TYPE_CHECKING:
 JSON = dict[str, Any]
 
 
+#: Seconds Attio's clock may run behind ours when comparing creation times.
+_CLOCK_SLACK = 5.0
+
+
 def params_digest(params: Mapping[str, Any]) -> str:
     """A short digest of an action's rendered parameters: equal parameters,
     equal digest, whatever the order of their keys."""
@@ -222,12 +226,44 @@ class ActionContext:
     """What an action function receives besides its parameters.
 
     ``key`` identifies this run of the action (see :class:`PlannedAction`).
+    For a ``reconcile`` function (an interrupted run may have happened):
+    ``intent_at`` is when that run was about to start (epoch seconds),
+    ``own_tokens`` the runner's own API token ids, and ``claimed(field,
+    value)`` says whether another action's recorded result already is what
+    was found, so nothing another event made is adopted as this one's.
     """
 
     attio: AttioClient
     schema: SchemaCache
     event: EventContext
     key: str
+    intent_at: float | None = None
+    own_tokens: frozenset[str] = frozenset()
+    claimed: Callable[[str, str], Awaitable[bool]] | None = None
+
+    async def could_be_ours(self, field: str, found: Mapping[str, Any]) -> bool:
+        """Whether ``found`` (a note, task or entry Attio returned, its id in
+        ``found["id"][field]``) can be what this action's interrupted run made:
+        made by our token, not before the run's intent, and no other action's
+        result already."""
+        actor = found.get("created_by_actor") or {}
+        if actor.get("type") != "api-token":
+            return False
+        if self.own_tokens and actor.get("id") not in self.own_tokens:
+            return False
+        created = found.get("created_at")
+        if self.intent_at is not None and isinstance(created, str):
+            try:
+                moment = datetime.fromisoformat(created.replace("Z", "+00:00")).timestamp()
+            except ValueError:
+                moment = None
+            # A little slack for the two clocks: ours wrote the intent, Attio's the time.
+            if moment is not None and moment < self.intent_at - _CLOCK_SLACK:
+                return False
+        identifier = (found.get("id") or {}).get(field)
+        if self.claimed is not None and isinstance(identifier, str):
+            return not await self.claimed(field, identifier)
+        return True
 
 
 #: An action: ``async def action(ctx, params) -> result`` (a JSON-able result).

@@ -34,6 +34,11 @@ class StoreLedger:
             )
         )
 
+    async def claimed(self, action: str, field: str, value: str, *, except_key: str) -> bool:
+        return await _guarded(
+            self._store.ledger_claimed(action, field, value, except_key=except_key)
+        )
+
     async def record(self, key: str, action: str, result: Any) -> None:
         await _guarded(
             self._store.ledger_record(

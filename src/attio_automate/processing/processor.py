@@ -43,22 +43,36 @@ class Ledger(Protocol):
     async def lookup(self, key: str) -> LedgerEntry | None: ...
     async def intend(self, key: str, action: str) -> None: ...
     async def record(self, key: str, action: str, result: Any) -> None: ...
+    async def claimed(self, action: str, field: str, value: str, *, except_key: str) -> bool:
+        """Whether another action's result already is this one (see the store)."""
+        ...
 
 
 class MemoryLedger:
     """A ledger in memory (tests, dry runs, the demo)."""
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Callable[[], float] = time.time) -> None:
         self.entries: dict[str, LedgerEntry] = {}
+        self._clock = clock
 
     async def lookup(self, key: str) -> LedgerEntry | None:
         return self.entries.get(key)
 
     async def intend(self, key: str, action: str) -> None:
-        self.entries.setdefault(key, LedgerEntry(key, "intent", action, None))
+        self.entries.setdefault(key, LedgerEntry(key, "intent", action, None, self._clock()))
 
     async def record(self, key: str, action: str, result: Any) -> None:
-        self.entries[key] = LedgerEntry(key, "done", action, result)
+        self.entries[key] = LedgerEntry(key, "done", action, result, self._clock())
+
+    async def claimed(self, action: str, field: str, value: str, *, except_key: str) -> bool:
+        return any(
+            e.key != except_key
+            and e.action == action
+            and e.state == "done"
+            and isinstance(e.result, dict)
+            and e.result.get(field) == value
+            for e in self.entries.values()
+        )
 
 
 @dataclass
@@ -294,7 +308,15 @@ class EventProcessor:
             earlier = None if ledger is None or force else await _earlier(ledger, planned)
             if earlier is not None and earlier.state == "done":
                 return ActionOutcome(planned, "skipped", result=earlier.result)
-            context = ActionContext(self.attio, self.schema, ctx, planned.key)
+            context = ActionContext(
+                self.attio,
+                self.schema,
+                ctx,
+                planned.key,
+                intent_at=earlier.at if earlier is not None else None,
+                own_tokens=frozenset(self.own_actor_ids | self.attio.token_ids),
+                claimed=_claims(ledger, planned),
+            )
             action = self.actions.get(planned.action)
             if action is None:
                 raise ActionError(f"unknown action {planned.action!r}")
@@ -340,6 +362,18 @@ async def _earlier(ledger: Ledger, planned: PlannedAction) -> LedgerEntry | None
         if legacy is not None and legacy.action == planned.action:
             return legacy
     return entry
+
+
+def _claims(
+    ledger: Ledger | None, planned: PlannedAction
+) -> Callable[[str, str], Awaitable[bool]] | None:
+    if ledger is None:
+        return None
+
+    async def claimed(field: str, value: str) -> bool:
+        return await ledger.claimed(planned.action, field, value, except_key=planned.key)
+
+    return claimed
 
 
 def _noted(ctx: EventContext, hook_failure: HookFailure) -> Failure:

@@ -105,6 +105,9 @@ class LedgerEntry:
     state: Literal["intent", "done"]
     action: str
     result: Any
+    #: When the row was last written (epoch seconds): for an intent, when the
+    #: action was about to run.
+    at: float | None = None
 
 
 class Store(Protocol):
@@ -172,6 +175,11 @@ class Store(Protocol):
     async def ledger_record(
         self, key: str, *, event_id: int | None, action: str, result: Any, now: float
     ) -> None: ...
+
+    async def ledger_claimed(self, action: str, field: str, value: str, *, except_key: str) -> bool:
+        """Whether another ledger entry of ``action`` (not ``except_key``) has a
+        result whose ``field`` is ``value``: what it made is not ours to adopt."""
+        ...
 
     async def own_tokens(self, key_digest: str) -> list[str]:
         """The API token ids learnt to be the runner's own under the API key

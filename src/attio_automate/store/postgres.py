@@ -210,11 +210,24 @@ class PostgresStore(EndsAttempts):
 
     async def ledger_lookup(self, key: str) -> LedgerEntry | None:
         row = await self._pool.fetchrow(
-            "SELECT key, state, action, result FROM ledger WHERE key = $1", key
+            "SELECT key, state, action, result, updated_at FROM ledger WHERE key = $1", key
         )
         if row is None:
             return None
-        return LedgerEntry(row["key"], row["state"], row["action"], row["result"])
+        return LedgerEntry(
+            row["key"], row["state"], row["action"], row["result"], row["updated_at"]
+        )
+
+    async def ledger_claimed(self, action: str, field: str, value: str, *, except_key: str) -> bool:
+        found = await self._pool.fetchval(
+            "SELECT 1 FROM ledger WHERE action = $1 AND key != $2 AND state = 'done' "
+            "AND result ->> $3 = $4 LIMIT 1",
+            action,
+            except_key,
+            field,
+            value,
+        )
+        return found is not None
 
     async def ledger_intend(
         self, key: str, *, event_id: int | None, action: str, now: float

@@ -221,12 +221,22 @@ class SQLiteStore(EndsAttempts):
     async def ledger_lookup(self, key: str) -> LedgerEntry | None:
         row = await self._run(
             lambda c: c.execute(
-                "SELECT key, state, action, result FROM ledger WHERE key = ?", (key,)
+                "SELECT key, state, action, result, updated_at FROM ledger WHERE key = ?", (key,)
             ).fetchone()
         )
         if row is None:
             return None
-        return LedgerEntry(row[0], row[1], row[2], json.loads(row[3]) if row[3] else None)
+        return LedgerEntry(row[0], row[1], row[2], json.loads(row[3]) if row[3] else None, row[4])
+
+    async def ledger_claimed(self, action: str, field: str, value: str, *, except_key: str) -> bool:
+        row = await self._run(
+            lambda c: c.execute(
+                "SELECT 1 FROM ledger WHERE action = ? AND key != ? AND state = 'done' "
+                "AND json_extract(result, ?) = ? LIMIT 1",
+                (action, except_key, f"$.{field}", value),
+            ).fetchone()
+        )
+        return row is not None
 
     async def ledger_intend(
         self, key: str, *, event_id: int | None, action: str, now: float
