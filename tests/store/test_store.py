@@ -389,3 +389,17 @@ async def test_depths_count_unfinished_and_dead_events(store: Store) -> None:
     assert await store.depths() == (2, 1)
     counts = await store.status_counts()
     assert (counts.get("processing"), counts.get("done"), counts.get("dead")) == (2, 1, 1)
+
+
+async def test_the_ledger_says_whose_result_something_is(store: Store) -> None:
+    await store.ledger_record(
+        "a:note", event_id=None, action="add_note", result={"note_id": "n1"}, now=1.0
+    )
+    await store.ledger_intend("b:note", event_id=None, action="add_note", now=2.0)
+    entry = await store.ledger_lookup("b:note")
+    assert entry is not None
+    assert (entry.state, entry.at) == ("intent", 2.0)
+    assert await store.ledger_claimed("add_note", "note_id", "n1", except_key="b:note")
+    assert not await store.ledger_claimed("add_note", "note_id", "n1", except_key="a:note")
+    assert not await store.ledger_claimed("add_note", "note_id", "n2", except_key="b:note")
+    assert not await store.ledger_claimed("create_task", "note_id", "n1", except_key="b:note")
