@@ -217,6 +217,7 @@ async def assembled(
                     max_attempts=settings.dispatcher.max_attempts,
                     backoff_initial=settings.dispatcher.backoff_initial,
                     backoff_max=settings.dispatcher.backoff_max,
+                    dead_after_seconds=settings.dispatcher.lease_seconds,
                 ),
             )
             reloader = (

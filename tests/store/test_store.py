@@ -403,3 +403,13 @@ async def test_the_ledger_says_whose_result_something_is(store: Store) -> None:
     assert not await store.ledger_claimed("add_note", "note_id", "n1", except_key="a:note")
     assert not await store.ledger_claimed("add_note", "note_id", "n2", except_key="b:note")
     assert not await store.ledger_claimed("create_task", "note_id", "n1", except_key="b:note")
+
+
+async def test_heartbeats_are_kept_and_forgotten(store: Store) -> None:
+    await store.beat("r1", host="h", pid=10, now=1.0)
+    await store.beat("r2", host="h", pid=11, now=1.5)
+    await store.beat("r1", host="h", pid=10, now=2.0)
+    beats = {b.owner: (b.host, b.pid, b.at) for b in await store.heartbeats()}
+    assert beats == {"r1": ("h", 10, 2.0), "r2": ("h", 11, 1.5)}
+    await store.forget("r1")
+    assert [b.owner for b in await store.heartbeats()] == ["r2"]

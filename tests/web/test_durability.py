@@ -189,3 +189,39 @@ def test_an_outage_ends_with_everything_done(fake: FakeAttioProcess, setup: Setu
         metrics = httpx.get(f"{runner.url}/metrics").text
         assert 'attio_automate_attio_requests_total{status="503"}' in metrics
     check_exactly_once_in_order(fake, [(r, "") for r in records])
+
+
+@pytest.mark.slow
+def test_a_restart_after_kill_9_resumes_at_once_not_when_leases_run_out(
+    fake: FakeAttioProcess, setup: Setup, tmp_path: Path
+) -> None:
+    config = tmp_path / "long-leases.yaml"
+    config.write_text(
+        Path(setup.config).read_text().replace("lease_seconds: 3", "lease_seconds: 30")
+    )
+    people = people_object_id(fake)
+    records = make_people(fake, 12)
+    common: dict[str, Any] = {
+        "rules": setup.rules,
+        "config": str(config),
+        "api_key": KEY,
+        "webhook_secret": SECRET,
+        "base_url": fake.base_url,
+        "db_url": setup.db_url,
+    }
+    # Slow Attio: events are in flight, leased for 30 s, when the runner dies.
+    httpx.post(f"{fake.control_url}/faults", json={"latency": 0.5, "seconds": 600})
+    with runner_process(**common) as runner:
+        for record_id in records:
+            assert send(runner.url, [created(people, record_id)], key=record_id).is_success
+        assert wait_until(lambda: any(row[2] == "processing" for row in inbox(setup)), 10)
+        held = {row[0] for row in inbox(setup) if row[2] == "processing"}
+        runner.kill()
+        port = int(runner.url.rsplit(":", 1)[1])
+    httpx.delete(f"{fake.control_url}/faults")
+    with runner_process(**common, port=port):
+        started = time.monotonic()
+        assert wait_until(lambda: held <= {row[0] for row in inbox(setup) if row[2] == "done"}, 20)
+        resumed = time.monotonic() - started
+    assert resumed < 2.0, f"held events done {resumed:.1f}s after the restart"
+    check_exactly_once_in_order(fake, [(r, "") for r in records])

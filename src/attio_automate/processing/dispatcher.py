@@ -9,6 +9,8 @@ when the lease ends; a live runner renews the leases of what it is working on.
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import time
 import uuid
 from collections.abc import Callable
@@ -22,9 +24,34 @@ from attio_automate.events import AttioEvent
 from attio_automate.metrics import Metrics
 from attio_automate.processing.ledger import StoreLedger
 from attio_automate.processing.processor import EventProcessor, EventResult
-from attio_automate.store.base import Store, StoredEvent
+from attio_automate.store.base import Heartbeat, Store, StoredEvent
 
 log = logging.getLogger("attio_automate.dispatcher")
+
+
+def _host_identity() -> str:
+    """This host, as far as its processes can be seen: the hostname and the
+    PID namespace (two containers may share a hostname, never a namespace)."""
+    try:
+        namespace = os.stat("/proc/self/ns/pid").st_ino
+    except OSError:
+        namespace = 0
+    return f"{socket.gethostname()}/{namespace}"
+
+
+HOST = _host_identity()
+
+
+def _dead(beat: Heartbeat, now: float, policy: DispatchPolicy) -> bool:
+    if beat.host == HOST:
+        try:
+            os.kill(beat.pid, 0)
+        except ProcessLookupError:
+            return True
+        except PermissionError:
+            return False  # alive, another user's
+        return False
+    return now - beat.at > policy.dead_after_seconds
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -37,6 +64,11 @@ class DispatchPolicy:
     max_attempts: int = 10
     backoff_initial: float = 1.0
     backoff_max: float = 300.0
+    #: How often a dispatcher says it is alive, and looks for ones that died.
+    heartbeat_seconds: float = 1.0
+    #: A dispatcher on another host silent this long is taken for dead (no
+    #: sooner than its leases would run out by default).
+    dead_after_seconds: float = 30.0
 
     def backoff(self, attempts: int) -> float:
         """Seconds before attempt ``attempts + 1``."""
@@ -83,7 +115,10 @@ class Dispatcher:
         """Claim and process events until :meth:`stop`; then give back the leases."""
         async with anyio.create_task_group() as workers:
             self._workers = workers.cancel_scope
+            # Before the first claim: what a dead predecessor held comes back now.
+            await self._beat()
             workers.start_soon(self._renew_leases)
+            workers.start_soon(self._heartbeats)
             task_status.started()
             while not self._stopping:
                 claimed = await self._claim_some()
@@ -125,6 +160,10 @@ class Dispatcher:
             self._workers.cancel()
         with anyio.CancelScope(shield=True):
             released = await self.store.release(self.owner)
+            try:
+                await self.store.forget(self.owner)
+            except Exception:
+                log.exception("could not remove this runner's heartbeat")
         if released:
             log.warning("gave back %d unfinished events at shutdown", released)
 
@@ -161,6 +200,38 @@ class Dispatcher:
                     )
                 except Exception:
                     log.exception("renewing leases failed")
+
+    async def _heartbeats(self) -> None:
+        while True:
+            await anyio.sleep(self.policy.heartbeat_seconds)
+            await self._beat()
+
+    async def _beat(self) -> None:
+        """Say this dispatcher is alive; give back the work of dead ones.
+
+        Dead: on this host, a process that no longer exists (a restart after
+        kill -9 resumes at once); elsewhere, silent for ``dead_after_seconds``.
+        Without this, their events would wait for their leases to run out.
+        """
+        now = self._clock()
+        try:
+            await self.store.beat(self.owner, host=HOST, pid=os.getpid(), now=now)
+            for beat in await self.store.heartbeats():
+                if beat.owner == self.owner or not _dead(beat, now, self.policy):
+                    continue
+                released = await self.store.release(beat.owner)
+                await self.store.forget(beat.owner)
+                if released:
+                    log.warning(
+                        "runner %s (pid %d on %s) is gone: took back %d events",
+                        beat.owner,
+                        beat.pid,
+                        beat.host,
+                        released,
+                    )
+                    self.wake()
+        except Exception:
+            log.exception("heartbeat failed; leases still bound what a dead runner holds")
 
     async def run_one(self, event: StoredEvent) -> EventResult:
         """Process one leased event and record how it ended (replays, retries)."""

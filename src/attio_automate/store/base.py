@@ -98,6 +98,16 @@ class EventFilter:
 
 
 @dataclass(frozen=True)
+class Heartbeat:
+    """A running dispatcher, as it last said so."""
+
+    owner: str
+    host: str
+    pid: int
+    at: float
+
+
+@dataclass(frozen=True)
 class LedgerEntry:
     """A ledger row: ``intent`` (an action was about to run) or ``done``."""
 
@@ -164,6 +174,18 @@ class Store(Protocol):
 
     async def release(self, owner: str) -> int:
         """Give back every lease ``owner`` holds (a clean shutdown)."""
+        ...
+
+    async def beat(self, owner: str, *, host: str, pid: int, now: float) -> None:
+        """``owner`` (a dispatcher on ``host``, process ``pid``) is alive at ``now``."""
+        ...
+
+    async def heartbeats(self) -> list[Heartbeat]:
+        """Every dispatcher's last heartbeat."""
+        ...
+
+    async def forget(self, owner: str) -> None:
+        """``owner`` is gone (stopped, or found dead): drop its heartbeat."""
         ...
 
     async def ledger_lookup(self, key: str) -> LedgerEntry | None: ...

@@ -93,6 +93,19 @@ SQLITE_MIGRATIONS: list[tuple[int, list[str]]] = [
             )""",
         ],
     ),
+    (
+        5,
+        [
+            # Each running dispatcher's heartbeat: a dead one's leases are
+            # given back at once, not when they run out.
+            """CREATE TABLE runners (
+                owner TEXT PRIMARY KEY,
+                host TEXT NOT NULL,
+                pid INTEGER NOT NULL,
+                heartbeat_at REAL NOT NULL
+            )""",
+        ],
+    ),
 ]
 
 #: (version, statements) for PostgreSQL.
@@ -177,6 +190,17 @@ POSTGRES_MIGRATIONS: list[tuple[int, list[str]]] = [
                 token_id TEXT NOT NULL,
                 first_seen DOUBLE PRECISION NOT NULL,
                 PRIMARY KEY (key_digest, token_id)
+            )""",
+        ],
+    ),
+    (
+        5,
+        [
+            """CREATE TABLE runners (
+                owner TEXT PRIMARY KEY,
+                host TEXT NOT NULL,
+                pid INTEGER NOT NULL,
+                heartbeat_at DOUBLE PRECISION NOT NULL
             )""",
         ],
     ),

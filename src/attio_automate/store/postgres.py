@@ -28,6 +28,7 @@ from attio_automate.store.base import (
     Ending,
     EndsAttempts,
     EventFilter,
+    Heartbeat,
     LedgerEntry,
     NewEvent,
     Slot,
@@ -205,6 +206,25 @@ class PostgresStore(EndsAttempts):
             owner,
         )
         return int(result.split()[-1])
+
+    # -- heartbeats -----------------------------------------------------------------
+
+    async def beat(self, owner: str, *, host: str, pid: int, now: float) -> None:
+        await self._pool.execute(
+            "INSERT INTO runners (owner, host, pid, heartbeat_at) VALUES ($1, $2, $3, $4) "
+            "ON CONFLICT (owner) DO UPDATE SET heartbeat_at = excluded.heartbeat_at",
+            owner,
+            host,
+            pid,
+            now,
+        )
+
+    async def heartbeats(self) -> list[Heartbeat]:
+        rows = await self._pool.fetch("SELECT owner, host, pid, heartbeat_at FROM runners")
+        return [Heartbeat(r["owner"], r["host"], r["pid"], r["heartbeat_at"]) for r in rows]
+
+    async def forget(self, owner: str) -> None:
+        await self._pool.execute("DELETE FROM runners WHERE owner = $1", owner)
 
     # -- ledger -------------------------------------------------------------------------
 

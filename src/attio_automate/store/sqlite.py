@@ -26,6 +26,7 @@ from attio_automate.store.base import (
     Ending,
     EndsAttempts,
     EventFilter,
+    Heartbeat,
     LedgerEntry,
     NewEvent,
     Slot,
@@ -215,6 +216,26 @@ class SQLiteStore(EndsAttempts):
             return cursor.rowcount
 
         return await self._write(release)
+
+    # -- heartbeats -----------------------------------------------------------------
+
+    async def beat(self, owner: str, *, host: str, pid: int, now: float) -> None:
+        await self._write(
+            lambda c: c.execute(
+                "INSERT INTO runners (owner, host, pid, heartbeat_at) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (owner) DO UPDATE SET heartbeat_at = excluded.heartbeat_at",
+                (owner, host, pid, now),
+            )
+        )
+
+    async def heartbeats(self) -> list[Heartbeat]:
+        rows = await self._run(
+            lambda c: c.execute("SELECT owner, host, pid, heartbeat_at FROM runners").fetchall()
+        )
+        return [Heartbeat(str(r[0]), str(r[1]), int(r[2]), float(r[3])) for r in rows]
+
+    async def forget(self, owner: str) -> None:
+        await self._write(lambda c: c.execute("DELETE FROM runners WHERE owner = ?", (owner,)))
 
     # -- ledger -------------------------------------------------------------------------
 
