@@ -9,14 +9,22 @@ measures from the fake's own request log:
   kind, as the fake received them) divided by the limit;
 - http_429: answers the fake refused with 429.
 
-Run: ``python bench/ratelimit.py`` (about 25 seconds).  The last line is one
-JSON object: ``write_utilization``, ``read_utilization``, ``http_429``.
+Run: ``python bench/ratelimit.py [--busy N]`` (about 25 seconds).  With
+``--busy N``, N processes spin beside the client for the whole run (a busy
+machine: on 2 cores, ``--busy 2`` leaves the client and the fake to fight for
+the CPU).  The last line is one JSON object: ``write_utilization``,
+``read_utilization``, ``http_429`` (and ``busy``).
 """
 
 from __future__ import annotations
 
+import argparse
+import contextlib
 import json
+import subprocess
+import sys
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import anyio
@@ -76,10 +84,28 @@ async def push(base_url: str) -> dict[str, int]:
     return done
 
 
+@contextlib.contextmanager
+def busy_loops(count: int) -> Iterator[None]:
+    """``count`` processes spinning on a core each until the block ends."""
+    spinners = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(count)]
+    try:
+        yield
+    finally:
+        for spinner in spinners:
+            spinner.kill()
+            spinner.wait()
+
+
 def main() -> None:
-    with fake_attio_process(
-        reads_per_second=READ_LIMIT, writes_per_second=WRITE_LIMIT, api_key=KEY
-    ) as fake:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--busy", type=int, default=0, help="spinning processes beside it")
+    args = parser.parse_args()
+    with (
+        busy_loops(args.busy),
+        fake_attio_process(
+            reads_per_second=READ_LIMIT, writes_per_second=WRITE_LIMIT, api_key=KEY
+        ) as fake,
+    ):
         started = time.monotonic()
         done = anyio.run(push, fake.base_url)
         elapsed = time.monotonic() - started
@@ -100,6 +126,7 @@ def main() -> None:
                 "write_utilization": round(write_util, 4),
                 "read_utilization": round(read_util, 4),
                 "http_429": refused,
+                "busy": args.busy,
             }
         )
     )
