@@ -75,6 +75,17 @@ class ServerSettings(_Section):
     drain_seconds: Seconds = Field(20.0, gt=0)
 
 
+class ReceiverSettings(_Section):
+    """``receiver:``: how deliveries are told apart."""
+
+    #: Seconds within which a byte-identical signed body that comes with a
+    #: new Idempotency-Key is taken for a replay (a duplicate); 0 turns it off.
+    #: Attio does not sign the key, so without this a captured body sent again
+    #: runs its rules again; with it, two genuinely identical deliveries in
+    #: the window (the same attribute changed twice) count once.
+    replay_window: Seconds = Field(0.0, ge=0)
+
+
 class AttioSettings(_Section):
     """``attio:``: the client and the loop guard."""
 
@@ -135,6 +146,7 @@ class Secrets(_Section):
 SECTIONS: dict[str, type[_Section]] = {
     "store": StoreSettings,
     "server": ServerSettings,
+    "receiver": ReceiverSettings,
     "attio": AttioSettings,
     "dispatcher": DispatcherSettings,
     "rules": RulesSettings,
@@ -148,6 +160,7 @@ class Settings(_Section):
     environment: Environment = "development"
     store: StoreSettings = StoreSettings()
     server: ServerSettings = ServerSettings()
+    receiver: ReceiverSettings = ReceiverSettings()
     attio: AttioSettings = AttioSettings()
     dispatcher: DispatcherSettings = DispatcherSettings()
     rules: RulesSettings = RulesSettings()

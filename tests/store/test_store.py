@@ -413,3 +413,13 @@ async def test_heartbeats_are_kept_and_forgotten(store: Store) -> None:
     assert beats == {"r1": ("h", 10, 2.0), "r2": ("h", 11, 1.5)}
     await store.forget("r1")
     assert [b.owner for b in await store.heartbeats()] == ["r2"]
+
+
+async def test_bodies_remember_the_key_they_first_came_with(store: Store) -> None:
+    # New: the key itself.  The same body under another key within the window:
+    # the first key.  After the window: the new key takes over.
+    assert await store.remember_body("d1", "k1", now=100.0, window=60) == "k1"
+    assert await store.remember_body("d1", "k1", now=110.0, window=60) == "k1"
+    assert await store.remember_body("d1", "k2", now=120.0, window=60) == "k1"
+    assert await store.remember_body("d1", "k3", now=200.0, window=60) == "k3"
+    assert await store.remember_body("d2", "k2", now=200.0, window=60) == "k2"

@@ -16,6 +16,7 @@ import pytest
 
 from attio_automate.delivery import sign
 from attio_automate.testing.servers import FakeAttioProcess, RunnerProcess, runner_process
+from attio_automate.testing.webhooks import delivery
 from tests.web.conftest import (
     FAST_CONFIG,
     KEY,
@@ -156,3 +157,33 @@ def test_poisoned_json_is_400_and_the_deliveries_beside_it_land(
         thread.join()
     assert sorted(results) == [200] * len(records) + [400] * len(poisons)
     assert sorted(row[1] for row in inbox(setup)) == sorted(f"{r}:0" for r in records)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("setup", ["sqlite", "postgres"], indirect=True)
+def test_a_replayed_body_under_a_new_key_is_a_duplicate_within_the_window(
+    fake: FakeAttioProcess, setup: Setup, tmp_path: Path
+) -> None:
+    config = tmp_path / "replay.yaml"
+    config.write_text(FAST_CONFIG + "receiver:\n  replay_window: 600\n")
+    people = people_object_id(fake)
+    record = make_people(fake, 1)[0]
+    body = delivery([created(people, record)])
+
+    def post(key: str) -> httpx.Response:
+        headers = {"Attio-Signature": sign(body, SECRET), "Idempotency-Key": key}
+        return httpx.post(f"{url}/webhooks/attio", content=body, headers=headers, timeout=30)
+
+    with runner_process(
+        rules=setup.rules,
+        config=str(config),
+        api_key=KEY,
+        webhook_secret=SECRET,
+        base_url=fake.base_url,
+        db_url=setup.db_url,
+    ) as runner:
+        url = runner.url
+        assert post("attio-1").json() == {"accepted": 1, "duplicates": 0}
+        assert post("attio-1").json() == {"accepted": 0, "duplicates": 1}  # Attio's retry
+        assert post("attacker-2").json() == {"accepted": 0, "duplicates": 1, "replay": True}
+    assert [row[1] for row in inbox(setup)] == ["attio-1:0"]

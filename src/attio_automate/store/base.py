@@ -176,6 +176,12 @@ class Store(Protocol):
         """Give back every lease ``owner`` holds (a clean shutdown)."""
         ...
 
+    async def remember_body(self, digest: str, key: str, *, now: float, window: float) -> str:
+        """Note a delivery body (its ``digest``) arriving with Idempotency-Key
+        ``key``; return the key it first came with within the last ``window``
+        seconds (``key`` itself when it is new, or seen longer ago)."""
+        ...
+
     async def beat(self, owner: str, *, host: str, pid: int, now: float) -> None:
         """``owner`` (a dispatcher on ``host``, process ``pid``) is alive at ``now``."""
         ...

@@ -106,6 +106,18 @@ SQLITE_MIGRATIONS: list[tuple[int, list[str]]] = [
             )""",
         ],
     ),
+    (
+        6,
+        [
+            # Signed bodies seen lately, by digest, with the Idempotency-Key
+            # they first came with (the opt-in replay window).
+            """CREATE TABLE delivery_bodies (
+                digest TEXT PRIMARY KEY,
+                idempotency_key TEXT NOT NULL,
+                seen_at REAL NOT NULL
+            )""",
+        ],
+    ),
 ]
 
 #: (version, statements) for PostgreSQL.
@@ -201,6 +213,16 @@ POSTGRES_MIGRATIONS: list[tuple[int, list[str]]] = [
                 host TEXT NOT NULL,
                 pid INTEGER NOT NULL,
                 heartbeat_at DOUBLE PRECISION NOT NULL
+            )""",
+        ],
+    ),
+    (
+        6,
+        [
+            """CREATE TABLE delivery_bodies (
+                digest TEXT PRIMARY KEY,
+                idempotency_key TEXT NOT NULL,
+                seen_at DOUBLE PRECISION NOT NULL
             )""",
         ],
     ),

@@ -207,6 +207,25 @@ class PostgresStore(EndsAttempts):
         )
         return int(result.split()[-1])
 
+    # -- replayed bodies --------------------------------------------------------------
+
+    async def remember_body(self, digest: str, key: str, *, now: float, window: float) -> str:
+        async with self._pool.acquire() as connection, connection.transaction():
+            await connection.execute(
+                "INSERT INTO delivery_bodies (digest, idempotency_key, seen_at) "
+                "VALUES ($1, $2, $3) ON CONFLICT (digest) DO UPDATE SET "
+                "idempotency_key = excluded.idempotency_key, seen_at = excluded.seen_at "
+                "WHERE delivery_bodies.seen_at < $4",
+                digest,
+                key,
+                now,
+                now - window,
+            )
+            first: str = await connection.fetchval(
+                "SELECT idempotency_key FROM delivery_bodies WHERE digest = $1", digest
+            )
+        return first
+
     # -- heartbeats -----------------------------------------------------------------
 
     async def beat(self, owner: str, *, host: str, pid: int, now: float) -> None:
@@ -387,6 +406,9 @@ class PostgresStore(EndsAttempts):
 
     async def sweep(self, *, finished_before: float) -> int:
         async with self._pool.acquire() as connection, connection.transaction():
+            await connection.execute(
+                "DELETE FROM delivery_bodies WHERE seen_at < $1", finished_before
+            )
             await connection.execute(
                 "DELETE FROM ledger WHERE event_id IN (SELECT id FROM inbox WHERE "
                 "status IN ('done', 'skipped') AND finished_at < $1)",

@@ -217,6 +217,23 @@ class SQLiteStore(EndsAttempts):
 
         return await self._write(release)
 
+    # -- replayed bodies --------------------------------------------------------------
+
+    async def remember_body(self, digest: str, key: str, *, now: float, window: float) -> str:
+        def remember(connection: sqlite3.Connection) -> str:
+            connection.execute(
+                "INSERT INTO delivery_bodies (digest, idempotency_key, seen_at) VALUES (?, ?, ?) "
+                "ON CONFLICT (digest) DO UPDATE SET idempotency_key = excluded.idempotency_key, "
+                "seen_at = excluded.seen_at WHERE delivery_bodies.seen_at < ?",
+                (digest, key, now, now - window),
+            )
+            row = connection.execute(
+                "SELECT idempotency_key FROM delivery_bodies WHERE digest = ?", (digest,)
+            ).fetchone()
+            return str(row[0])
+
+        return await self._write(remember)
+
     # -- heartbeats -----------------------------------------------------------------
 
     async def beat(self, owner: str, *, host: str, pid: int, now: float) -> None:
@@ -402,6 +419,7 @@ class SQLiteStore(EndsAttempts):
 
     async def sweep(self, *, finished_before: float) -> int:
         def sweep(connection: sqlite3.Connection) -> int:
+            connection.execute("DELETE FROM delivery_bodies WHERE seen_at < ?", (finished_before,))
             connection.execute(
                 "DELETE FROM ledger WHERE event_id IN (SELECT id FROM inbox WHERE "
                 "status IN ('done', 'skipped') AND finished_at < ?)",

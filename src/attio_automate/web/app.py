@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import time
 from collections.abc import AsyncIterator, Sequence
 
@@ -44,7 +45,16 @@ async def receive_webhook(request: Request) -> Response:
     except WebhookRejected as rejected:
         metrics.rejected.labels(reason=rejected.reason).inc()
         return JSONResponse({"error": rejected.message}, status_code=rejected.status)
+    key = request.headers.get("idempotency-key")
+    window = runner.settings.receiver.replay_window
     try:
+        if window > 0 and key:
+            # The same signed body under another key, lately: a replay.
+            digest = hashlib.sha256(body).hexdigest()
+            first = await runner.store.remember_body(digest, key, now=time.time(), window=window)
+            if first != key:
+                metrics.duplicates.inc(len(events))
+                return JSONResponse({"accepted": 0, "duplicates": len(events), "replay": True})
         inserted = await runner.store.insert_events(events)
     except Exception:
         # Not committed, so not acknowledged: Attio will deliver it again.
