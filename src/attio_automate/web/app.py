@@ -44,7 +44,12 @@ async def receive_webhook(request: Request) -> Response:
         )
     except WebhookRejected as rejected:
         metrics.rejected.labels(reason=rejected.reason).inc()
-        return JSONResponse({"error": rejected.message}, status_code=rejected.status)
+        # A body refused part-way (too big, too slow, too many at once) is
+        # not read to its end: the connection closes, and what it buffered goes.
+        closing = {"Connection": "close"} if rejected.status in (408, 413, 503) else None
+        return JSONResponse(
+            {"error": rejected.message}, status_code=rejected.status, headers=closing
+        )
     key = request.headers.get("idempotency-key")
     window = runner.settings.receiver.replay_window
     try:
