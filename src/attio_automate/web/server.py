@@ -23,11 +23,6 @@ def hypercorn_config(host: str, port: int, *, idle_seconds: float = 30.0) -> Con
     config.errorlog = logging.getLogger("hypercorn.error")
     config.graceful_timeout = 5.0
     config.read_timeout = int(idle_seconds)
-    # Hypercorn queues up to this many received chunks (64 KiB each) per
-    # connection before it stops reading the socket; at its default of 10,
-    # 300 stalled bodies held 190 MB the app never asked for.  One is enough:
-    # the app reads each chunk as it comes.
-    config.max_app_queue_size = 1
     return config
 
 
