@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from typing import Any
 
+import jinja2
 import pytest
 
 from attio_automate.errors import TemplateProblem
 from attio_automate.rules.sandbox import MAX_SIZE
-from attio_automate.rules.templates import Templates
+from attio_automate.rules.templates import Templates, make_environment
 
 CONTEXT: dict[str, Any] = {"record": {"job_title": "Founder", "tags": ["a", "b"]}}
 
@@ -68,3 +70,38 @@ def test_ordinary_templates_still_work() -> None:
     assert render("{{ record.job_title | center(11) }}") == "  Founder  "
     assert len(render("{{ 'x' * " + str(MAX_SIZE) + " }}")) == MAX_SIZE
     assert render("{% for a in range(3) %}{{ a }}{% endfor %}") == "012"
+
+
+def test_templates_compile_when_the_rules_load_never_per_event() -> None:
+    from attio_automate.assembly import load_plugins
+    from attio_automate.examples import example_path
+    from attio_automate.rules.loader import load_rules_file
+    from attio_automate.rules.sandbox import BoundedEnvironment
+
+    class Counting(BoundedEnvironment):
+        compiled = 0
+
+        def _compile(self, source: str, filename: str) -> Any:
+            Counting.compiled += 1
+            return super()._compile(source, filename)
+
+    base = make_environment()
+    env = Counting(undefined=jinja2.StrictUndefined, autoescape=False)
+    env.globals.update(base.globals)
+    env.filters.update(base.filters)
+    registry = load_plugins(entry_points=False).actions
+    rules = load_rules_file(example_path(), registry=registry, compiler=Templates(env))
+    at_load = Counting.compiled
+    assert at_load > 0
+    context = {
+        "record": {"job_title": "Founder", "name": {"full_name": "Ada"}, "email_addresses": []},
+        "previous": "Lead",
+        "rule": {"id": "x", "description": ""},
+        "now": lambda: __import__("datetime").datetime(2026, 1, 1),
+    }
+    for rule in rules.rules:
+        for call in rule.do:
+            # A name this context lacks may fail; compiling is what is counted.
+            with contextlib.suppress(TemplateProblem):
+                rules.templates.render_params(call.params, context)
+    assert Counting.compiled == at_load
