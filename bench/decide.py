@@ -30,7 +30,7 @@ from attio_automate.attio.client import AttioClient, ClientSettings
 from attio_automate.attio.ratelimit import RateLimits
 from attio_automate.bus.context import EventContext
 from attio_automate.events import AttioEvent
-from attio_automate.processing.processor import MemoryLedger
+from attio_automate.processing.ledger import MemoryLedger
 from attio_automate.testing import FakeAttio
 from attio_automate.testing.fake import entries
 

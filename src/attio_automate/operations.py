@@ -11,7 +11,7 @@ from typing import Any
 
 from attio_automate.errors import ConfigError
 from attio_automate.processing.dispatcher import Dispatcher
-from attio_automate.processing.processor import EventResult
+from attio_automate.processing.results import EventResult
 from attio_automate.store.base import EventFilter, Store, StoredEvent
 
 __all__ = ["EventFilter", "detail", "event_filter", "parse_when", "rerun", "select_ids", "summary"]

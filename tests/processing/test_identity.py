@@ -21,7 +21,9 @@ from attio_automate.bus.context import ActionContext, EventContext, Interest
 from attio_automate.bus.hookspecs import hookimpl
 from attio_automate.bus.manager import build_plugin_manager
 from attio_automate.events import AttioEvent
-from attio_automate.processing.processor import EventProcessor, EventResult, MemoryLedger
+from attio_automate.processing.ledger import MemoryLedger
+from attio_automate.processing.processor import EventProcessor
+from attio_automate.processing.results import EventResult
 from attio_automate.rules.engine import RulesEngine
 from attio_automate.rules.loader import load_rules
 from attio_automate.rules.model import RuleSet

@@ -13,7 +13,8 @@ from attio_automate.attio.client import AttioClient, ClientSettings
 from attio_automate.attio.retry import RetryPolicy
 from attio_automate.bus.context import params_digest
 from attio_automate.events import AttioEvent
-from attio_automate.processing.processor import EventProcessor, MemoryLedger
+from attio_automate.processing.ledger import MemoryLedger
+from attio_automate.processing.processor import EventProcessor
 from attio_automate.store.base import LedgerEntry
 from attio_automate.testing import FakeAttio
 from attio_automate.testing.pytest_plugin import FAKE_API_KEY

@@ -22,7 +22,7 @@ from attio_automate.cli.store_access import (
     settings_or_exit,
 )
 from attio_automate.errors import ConfigError
-from attio_automate.processing.processor import EventResult
+from attio_automate.processing.results import EventResult
 from attio_automate.settings import Settings
 from attio_automate.store.base import EventFilter
 

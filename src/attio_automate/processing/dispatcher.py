@@ -23,7 +23,8 @@ from attio_automate.attio.breaker import BreakerState, CircuitBreaker
 from attio_automate.events import AttioEvent
 from attio_automate.metrics import Metrics
 from attio_automate.processing.ledger import StoreLedger
-from attio_automate.processing.processor import EventProcessor, EventResult
+from attio_automate.processing.processor import EventProcessor
+from attio_automate.processing.results import EventResult
 from attio_automate.store.base import Heartbeat, Store, StoredEvent
 
 log = logging.getLogger("attio_automate.dispatcher")

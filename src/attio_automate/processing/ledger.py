@@ -1,14 +1,59 @@
-"""The ledger as the processor sees it, kept in the store."""
+"""The ledger as the processor sees it: the protocol, one in memory (tests,
+dry runs, the demo) and one kept in the store."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from attio_automate.errors import StoreError
 from attio_automate.store.base import LedgerEntry, Store
 
 T = TypeVar("T")
+
+
+class Ledger(Protocol):
+    """Remembers actions by key so a retried event skips what already happened.
+
+    ``intend`` is written (durably) before a non-idempotent action runs;
+    ``record`` once it is done.  An intent without a record means the runner
+    stopped in between: the action may or may not have happened.
+    """
+
+    async def lookup(self, key: str) -> LedgerEntry | None: ...
+    async def intend(self, key: str, action: str) -> None: ...
+    async def record(self, key: str, action: str, result: Any) -> None: ...
+    async def claimed(self, action: str, field: str, value: str, *, except_key: str) -> bool:
+        """Whether another action's result already is this one (see the store)."""
+        ...
+
+
+class MemoryLedger:
+    """A ledger in memory (tests, dry runs, the demo)."""
+
+    def __init__(self, clock: Callable[[], float] = time.time) -> None:
+        self.entries: dict[str, LedgerEntry] = {}
+        self._clock = clock
+
+    async def lookup(self, key: str) -> LedgerEntry | None:
+        return self.entries.get(key)
+
+    async def intend(self, key: str, action: str) -> None:
+        self.entries.setdefault(key, LedgerEntry(key, "intent", action, None, self._clock()))
+
+    async def record(self, key: str, action: str, result: Any) -> None:
+        self.entries[key] = LedgerEntry(key, "done", action, result, self._clock())
+
+    async def claimed(self, action: str, field: str, value: str, *, except_key: str) -> bool:
+        return any(
+            e.key != except_key
+            and e.action == action
+            and e.state == "done"
+            and isinstance(e.result, dict)
+            and e.result.get(field) == value
+            for e in self.entries.values()
+        )
 
 
 class StoreLedger:

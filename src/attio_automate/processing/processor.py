@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable, Collection, Mapping
-from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from typing import Any
 
 from attio_automate.actions.registry import ActionRegistry
 from attio_automate.attio.client import AttioClient
@@ -26,93 +25,11 @@ from attio_automate.errors import ActionError
 from attio_automate.events import AttioEvent
 from attio_automate.processing.enrich import fetch, resolve
 from attio_automate.processing.failures import Failure, classify
+from attio_automate.processing.ledger import Ledger
+from attio_automate.processing.results import EventResult
 from attio_automate.store.base import LedgerEntry
 
 JSON = dict[str, Any]
-Status = Literal["done", "retry", "failed", "skipped"]
-
-
-class Ledger(Protocol):
-    """Remembers actions by key so a retried event skips what already happened.
-
-    ``intend`` is written (durably) before a non-idempotent action runs;
-    ``record`` once it is done.  An intent without a record means the runner
-    stopped in between: the action may or may not have happened.
-    """
-
-    async def lookup(self, key: str) -> LedgerEntry | None: ...
-    async def intend(self, key: str, action: str) -> None: ...
-    async def record(self, key: str, action: str, result: Any) -> None: ...
-    async def claimed(self, action: str, field: str, value: str, *, except_key: str) -> bool:
-        """Whether another action's result already is this one (see the store)."""
-        ...
-
-
-class MemoryLedger:
-    """A ledger in memory (tests, dry runs, the demo)."""
-
-    def __init__(self, clock: Callable[[], float] = time.time) -> None:
-        self.entries: dict[str, LedgerEntry] = {}
-        self._clock = clock
-
-    async def lookup(self, key: str) -> LedgerEntry | None:
-        return self.entries.get(key)
-
-    async def intend(self, key: str, action: str) -> None:
-        self.entries.setdefault(key, LedgerEntry(key, "intent", action, None, self._clock()))
-
-    async def record(self, key: str, action: str, result: Any) -> None:
-        self.entries[key] = LedgerEntry(key, "done", action, result, self._clock())
-
-    async def claimed(self, action: str, field: str, value: str, *, except_key: str) -> bool:
-        return any(
-            e.key != except_key
-            and e.action == action
-            and e.state == "done"
-            and isinstance(e.result, dict)
-            and e.result.get(field) == value
-            for e in self.entries.values()
-        )
-
-
-@dataclass
-class EventResult:
-    """How processing one event ended.
-
-    ``status``: ``done``; ``retry`` (a retryable failure: try later);
-    ``failed`` (permanent: dead letter, ``reason`` says why); ``skipped``
-    (the loop guard dropped it).  ``outage`` marks a retry caused by the
-    circuit breaker: no attempt of the event's own.
-    """
-
-    status: Status
-    context: EventContext | None
-    outcomes: list[ActionOutcome] = field(default_factory=list)
-    reason: str = ""
-    error: JSON | None = None
-    outage: bool = False
-
-    def ended(self, failure: Failure, where: str, *, permanent_elsewhere: bool) -> EventResult:
-        """End with ``failure`` (at ``where``); a permanent failure elsewhere in
-        the event makes a retryable one permanent: retrying cannot help."""
-        permanent = not failure.retryable or permanent_elsewhere
-        self.status = "failed" if permanent else "retry"
-        self.reason = f"{where}: {failure.text()}"
-        self.error = failure.to_json()
-        self.outage = failure.outage and not permanent
-        return self
-
-    def trace(self) -> JSON:
-        data: JSON = {"status": self.status, "reason": self.reason}
-        if self.context is not None:
-            data.update(self.context.trace.to_json())
-            data["object"] = self.context.object
-            data["list"] = self.context.list
-            data["changed"] = self.context.changed
-            data["gone"] = self.context.gone
-        if self.error:
-            data["error"] = self.error
-        return data
 
 
 class EventProcessor:

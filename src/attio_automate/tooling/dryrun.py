@@ -19,7 +19,7 @@ from attio_automate.attio.ratelimit import RateLimits
 from attio_automate.bus.context import PlannedAction
 from attio_automate.errors import ConfigError
 from attio_automate.events import AttioEvent
-from attio_automate.processing.processor import EventResult
+from attio_automate.processing.results import EventResult
 from attio_automate.testing.fake import FakeAttio
 from attio_automate.testing.fixtures import load_fixtures
 
