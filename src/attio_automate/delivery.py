@@ -52,7 +52,7 @@ class WebhookRejected(Exception):
 
 def _envelope_ok(payload: object) -> bool:
     """:data:`ENVELOPE_SCHEMA`, checked by hand: the hot path of every delivery.
-    ``tests/server/test_receiver.py`` keeps the two in agreement."""
+    ``tests/web/test_receiver.py`` keeps the two in agreement."""
     if not isinstance(payload, dict):
         return False
     webhook_id = payload.get("webhook_id")
