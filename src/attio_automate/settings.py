@@ -69,7 +69,7 @@ class ServerSettings(_Section):
     #: A body must arrive within this long (408 after it).
     body_seconds: Seconds = Field(10.0, gt=0)
     #: All bodies being read at once may hold this much between them (503 over it).
-    max_buffered_bytes: int = Field(16 * 1024 * 1024, ge=1)
+    max_buffered_bytes: int = Field(8 * 1024 * 1024, ge=1)
     #: A connection that sends nothing for this long is closed.
     idle_seconds: Seconds = Field(30.0, gt=0)
     drain_seconds: Seconds = Field(20.0, gt=0)

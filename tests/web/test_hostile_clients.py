@@ -98,8 +98,9 @@ def test_a_body_sent_a_byte_at_a_time_is_cut_off(runner: RunnerProcess) -> None:
 def test_stalled_bodies_cannot_fill_memory_and_webhooks_still_land(
     runner: RunnerProcess, fake: FakeAttioProcess, setup: Setup
 ) -> None:
-    # Six stalled bodies of 90 kB: past the 300 kB the runner holds at once.
-    stalled = [open_body(runner.url, length=200_000, sent=b"x" * 90_000) for _ in range(6)]
+    # Six stalled bodies of 200 kB: past the 300 kB the runner holds at once
+    # (beyond the first 64 KiB of each, which a delivery may always use).
+    stalled = [open_body(runner.url, length=400_000, sent=b"x" * 200_000) for _ in range(6)]
     try:
         time.sleep(0.3)
         statuses = []

@@ -8,7 +8,8 @@ how much it holds.  Three bounds keep that cheap:
 - each body must arrive within ``body_seconds`` of the request (408), so a
   client sending a byte a second is cut off rather than held forever;
 - all bodies being read at once hold at most ``max_buffered_bytes`` between
-  them (503: Attio retries), so many stalled clients cannot fill memory.
+  them beyond their first :data:`SMALL_BODY` bytes each (503: Attio retries),
+  so stalled clients can neither fill memory nor crowd small deliveries out.
 """
 
 from __future__ import annotations
@@ -19,6 +20,9 @@ import anyio
 from starlette.requests import Request
 
 from attio_automate.delivery import WebhookRejected
+
+#: Bytes of each body the shared budget does not count (a delivery's size).
+SMALL_BODY = 64 * 1024
 
 
 @dataclass
@@ -37,14 +41,19 @@ class BodyLimits:
         if declared is not None and declared.isdigit() and int(declared) > limit:
             raise WebhookRejected(413, "too_large", f"body over {limit} bytes")
         chunks: list[bytes] = []
-        held = 0
+        held = counted = 0
         try:
             with anyio.fail_after(self.body_seconds):
                 async for chunk in request.stream():
                     held += len(chunk)
-                    self.buffered += len(chunk)
                     if held > limit:
                         raise WebhookRejected(413, "too_large", f"body over {limit} bytes")
+                    # The first SMALL_BODY bytes of each body are not counted:
+                    # Attio's deliveries are that small, so stalled big bodies
+                    # can fill the budget but never crowd a real webhook out.
+                    grown = max(held - SMALL_BODY, 0) - counted
+                    counted += grown
+                    self.buffered += grown
                     if self.buffered > self.max_buffered_bytes:
                         raise WebhookRejected(503, "busy", "too many bodies being received at once")
                     chunks.append(chunk)
@@ -53,5 +62,5 @@ class BodyLimits:
                 408, "body_timeout", f"the body did not arrive within {self.body_seconds:g}s"
             ) from None
         finally:
-            self.buffered -= held
+            self.buffered -= counted
         return b"".join(chunks)
