@@ -55,7 +55,10 @@ class FakeAttio:
         #: Webhook registrations and deliveries; run ``webhooks.run()`` to send them.
         self.webhooks = WebhookHub(self.workspace, clock=clock)
         self.endpoints = Endpoints(self.workspace, self.webhooks, clock=clock)
-        self.app = Starlette(routes=self._routes())
+        self.app = Starlette(
+            routes=self._routes(),
+            exception_handlers={404: self._not_routed, 405: self._not_routed},
+        )
 
     # -- control ------------------------------------------------------------------------
 
@@ -130,6 +133,9 @@ class FakeAttio:
         except FakeAttioError as error:
             status, body = error.status_code, error.body()
             headers = WindowLimiter.headers_429(received) if status == 429 else {}
+        except Exception as exc:  # a bug of the fake's: still Attio's shape, still JSON
+            status, headers = 500, {}
+            body = FakeAttioError(500, "internal_server_error", f"{type(exc).__name__}").body()
         entry["status"] = status
         entry["response"] = body
         return JSONResponse(body, status_code=status, headers=headers)
@@ -150,6 +156,17 @@ class FakeAttio:
                 )
         if not self.limiter.admit(kind, now):
             raise FakeAttioError(429, "rate_limit_exceeded", "Rate limit exceeded, please retry.")
+
+    async def _not_routed(self, request: Request, exc: Exception) -> Response:
+        """Attio answers unknown paths and methods in its JSON error shape too."""
+        status = getattr(exc, "status_code", 404)
+        if status == 405:
+            error = FakeAttioError(
+                405, "method_not_allowed", f"{request.method} is not allowed on {request.url.path}."
+            )
+        else:
+            error = FakeAttioError(404, "not_found", f"No route for {request.url.path}.")
+        return JSONResponse(error.body(), status_code=error.status_code)
 
     # -- control API --------------------------------------------------------------------
 

@@ -13,7 +13,7 @@ from starlette.routing import Route
 
 from attio_automate.testing.fake import activities, entries
 from attio_automate.testing.fake import schema_views as views
-from attio_automate.testing.fake.model import JSON, FakeAttioError, not_found
+from attio_automate.testing.fake.model import JSON, FakeAttioError, not_found, whole_number
 from attio_automate.testing.fake.webhooks import WebhookHub
 from attio_automate.testing.fake.workspace import Workspace
 
@@ -308,9 +308,6 @@ def _data(body: Any) -> JSON:
 
 
 def _page(items: list[Any], request: Request) -> list[Any]:
-    try:
-        limit = int(request.query_params.get("limit", "500"))
-        offset = int(request.query_params.get("offset", "0"))
-    except ValueError:
-        raise FakeAttioError(400, "validation_type", "limit and offset must be integers.") from None
+    limit = whole_number(request.query_params.get("limit", "500"), "limit")
+    offset = whole_number(request.query_params.get("offset", "0"), "offset")
     return items[offset : offset + limit]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -19,6 +20,24 @@ def timestamp(at: float) -> str:
     """Attio's timestamp format: RFC 3339 in UTC with nanoseconds."""
     moment = datetime.fromtimestamp(at, tz=UTC)
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond:06d}000Z"
+
+
+def whole_number(value: Any, name: str) -> int:
+    """``value`` as Attio reads a count: an integer, or a float or text that
+    is one (``10``, ``10.0``, ``"10"``); anything else, or negative, is a 400."""
+    number: float | None = None
+    if isinstance(value, bool):
+        number = None
+    elif isinstance(value, int | float):
+        number = value
+    elif isinstance(value, str):
+        try:
+            number = float(value)
+        except ValueError:
+            number = None
+    if number is None or not math.isfinite(number) or number < 0 or int(number) != number:
+        raise FakeAttioError(400, "validation_type", f"{name} must be a whole number.")
+    return int(number)
 
 
 class FakeAttioError(Exception):

@@ -29,6 +29,7 @@ from attio_automate.testing.fake.model import (
     new_id,
     not_found,
     timestamp,
+    whole_number,
 )
 
 WriteMode = str  # "create" | "append" | "replace"
@@ -419,10 +420,8 @@ class Workspace:
             if not body.get("filter") or query.matches(item, container, body["filter"], render)
         ]
         selected = query.sort_items(selected, container, body.get("sorts"), render)
-        limit = body.get("limit", 500)
-        offset = body.get("offset", 0)
-        if not isinstance(limit, int) or not isinstance(offset, int) or limit < 0 or offset < 0:
-            raise FakeAttioError(400, "validation_type", "limit and offset must be whole numbers.")
+        limit = whole_number(body.get("limit", 500), "limit")
+        offset = whole_number(body.get("offset", 0), "offset")
         return selected[offset : offset + limit]
 
     def attribute_values(
