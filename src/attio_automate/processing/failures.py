@@ -57,7 +57,21 @@ class Failure:
         data: JSON = {"kind": self.kind, "message": self.message, "retryable": self.retryable}
         if self.attio is not None:
             data["attio"] = self.attio
+        if self.outage:
+            data["outage"] = True
         return data
+
+    @classmethod
+    def from_json(cls, data: JSON) -> Failure:
+        """The failure :meth:`to_json` described (an action outcome's ``error``)."""
+        attio = data.get("attio")
+        return cls(
+            str(data.get("kind")),
+            str(data.get("message")),
+            bool(data.get("retryable")),
+            attio=attio if isinstance(attio, dict) else None,
+            outage=bool(data.get("outage")),
+        )
 
     def text(self) -> str:
         """Attio's status and code with its message when Attio refused, else the message."""

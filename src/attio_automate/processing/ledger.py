@@ -4,7 +4,7 @@ dry runs, the demo) and one kept in the store."""
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Protocol, TypeVar
 
 from attio_automate.errors import StoreError
@@ -21,7 +21,10 @@ class Ledger(Protocol):
     stopped in between: the action may or may not have happened.
     """
 
-    async def lookup(self, key: str) -> LedgerEntry | None: ...
+    async def lookup(self, keys: Sequence[str]) -> dict[str, LedgerEntry]:
+        """The entries of those ``keys`` that exist, by key (one round trip)."""
+        ...
+
     async def intend(self, key: str, action: str) -> None: ...
     async def record(self, key: str, action: str, result: Any) -> None: ...
     async def claimed(self, action: str, field: str, value: str, *, except_key: str) -> bool:
@@ -36,8 +39,8 @@ class MemoryLedger:
         self.entries: dict[str, LedgerEntry] = {}
         self._clock = clock
 
-    async def lookup(self, key: str) -> LedgerEntry | None:
-        return self.entries.get(key)
+    async def lookup(self, keys: Sequence[str]) -> dict[str, LedgerEntry]:
+        return {k: self.entries[k] for k in keys if k in self.entries}
 
     async def intend(self, key: str, action: str) -> None:
         self.entries.setdefault(key, LedgerEntry(key, "intent", action, None, self._clock()))
@@ -69,8 +72,8 @@ class StoreLedger:
         self._event_id = event_id
         self._clock = clock
 
-    async def lookup(self, key: str) -> LedgerEntry | None:
-        return await _guarded(self._store.ledger_lookup(key))
+    async def lookup(self, keys: Sequence[str]) -> dict[str, LedgerEntry]:
+        return await _guarded(self._store.ledger_entries(keys))
 
     async def intend(self, key: str, action: str) -> None:
         await _guarded(

@@ -125,9 +125,7 @@ class EventProcessor:
         except Exception as exc:
             # Every expected failure is handled inside; this is a bug of ours,
             # and it still ends the event in a defined state.
-            return EventResult("done", None).ended(
-                classify(exc), "processing failed", permanent_elsewhere=False
-            )
+            return EventResult.failure(classify(exc), "processing failed")
         finally:
             await self._remember_tokens()
 
@@ -143,9 +141,7 @@ class EventProcessor:
         try:
             ctx = await self.enrich(event, key=key, received_at=received_at)
         except Exception as exc:
-            return EventResult("done", None).ended(
-                classify(exc), "enrichment failed", permanent_elsewhere=False
-            )
+            return EventResult.failure(classify(exc), "enrichment failed")
         if not ctx.wanted:
             return EventResult("done", ctx, reason="no rule or plugin wants this event")
         await self.decide(ctx)
@@ -158,13 +154,7 @@ class EventProcessor:
                 _noted(ctx, hook_failure)
             if outcome.status == "failed":
                 assert outcome.error is not None
-                failure = Failure(
-                    str(outcome.error.get("kind")),
-                    str(outcome.error.get("message")),
-                    bool(outcome.error.get("retryable")),
-                    attio=outcome.error.get("attio"),
-                    outage=bool(outcome.error.get("outage")),
-                )
+                failure = Failure.from_json(outcome.error)
                 where = f"action {planned.action} ({planned.source}) failed"
                 elsewhere = any(e.get("permanent") for e in ctx.trace.errors)
                 return result.ended(failure, where, permanent_elsewhere=elsewhere)
@@ -272,13 +262,14 @@ class EventProcessor:
 
 async def _earlier(ledger: Ledger, planned: PlannedAction) -> LedgerEntry | None:
     """What the ledger holds for ``planned``: under its identity, or (for
-    ledgers written before identities) at its position with the same action."""
-    entry = await ledger.lookup(planned.key)
-    if entry is None and planned.legacy_key is not None:
-        legacy = await ledger.lookup(planned.legacy_key)
-        if legacy is not None and legacy.action == planned.action:
-            return legacy
-    return entry
+    ledgers written before identities) at its position with the same action.
+    Both are asked for at once: one round trip per action, as before."""
+    keys = [planned.key] if planned.legacy_key is None else [planned.key, planned.legacy_key]
+    found = await ledger.lookup(keys)
+    if planned.key in found:
+        return found[planned.key]
+    legacy = found.get(planned.legacy_key or "")
+    return legacy if legacy is not None and legacy.action == planned.action else None
 
 
 def _claims(
@@ -308,11 +299,7 @@ def _noted(ctx: EventContext, hook_failure: HookFailure) -> Failure:
 
 
 def _describe(exc: Exception) -> JSON:
-    failure = classify(exc)
-    data = failure.to_json()
-    if failure.outage:
-        data["outage"] = True
-    return data
+    return classify(exc).to_json()
 
 
 def _outcome_json(outcome: ActionOutcome) -> JSON:

@@ -29,6 +29,11 @@ class EventResult:
     error: JSON | None = None
     outage: bool = False
 
+    @classmethod
+    def failure(cls, failure: Failure, where: str) -> EventResult:
+        """An event that failed before it had a context (enriching it, or a bug)."""
+        return cls("done", None).ended(failure, where, permanent_elsewhere=False)
+
     def ended(self, failure: Failure, where: str, *, permanent_elsewhere: bool) -> EventResult:
         """End with ``failure`` (at ``where``); a permanent failure elsewhere in
         the event makes a retryable one permanent: retrying cannot help."""

@@ -32,6 +32,19 @@ class Decision:
         return data
 
 
+def _interests(rules: RuleSet) -> list[Interest]:
+    """What the rules could match, worked out once per rule set (asked per event)."""
+    return [
+        Interest(
+            event_types=rule.on,
+            objects=(rule.object,) if rule.object else None,
+            lists=(rule.list,) if rule.list else None,
+        )
+        for rule in rules.rules
+        if rule.enabled
+    ]
+
+
 class RulesEngine:
     """Evaluates a rule set against events; plugs into the bus as ``rules``.
 
@@ -42,10 +55,16 @@ class RulesEngine:
     PLUGIN_NAME = "rules"
 
     def __init__(self, rules: RuleSet) -> None:
-        self.rules = rules
+        self._current = (rules, _interests(rules))
+
+    @property
+    def rules(self) -> RuleSet:
+        return self._current[0]
 
     def replace(self, rules: RuleSet) -> None:
-        self.rules = rules
+        # One assignment (reloads run in a worker thread): an event never sees
+        # one rule set's interests beside another's rules.
+        self._current = (rules, _interests(rules))
 
     def decide(self, event: EventContext) -> list[Decision]:
         """Each rule's decision about ``event``, actions rendered; nothing is planned.
@@ -101,15 +120,7 @@ class RulesEngine:
     @hookimpl
     def wanted_events(self) -> list[Interest]:
         """The events some enabled rule could match: the rest are not fetched."""
-        return [
-            Interest(
-                event_types=rule.on,
-                objects=(rule.object,) if rule.object else None,
-                lists=(rule.list,) if rule.list else None,
-            )
-            for rule in self.rules.rules
-            if rule.enabled
-        ]
+        return self._current[1]
 
     @hookimpl
     def handle_event(self, event: EventContext) -> None:

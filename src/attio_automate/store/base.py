@@ -196,6 +196,10 @@ class Store(Protocol):
 
     async def ledger_lookup(self, key: str) -> LedgerEntry | None: ...
 
+    async def ledger_entries(self, keys: Sequence[str]) -> dict[str, LedgerEntry]:
+        """The ledger rows of ``keys`` that exist, by key, in one round trip."""
+        ...
+
     async def ledger_intend(
         self, key: str, *, event_id: int | None, action: str, now: float
     ) -> None: ...

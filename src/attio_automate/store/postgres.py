@@ -248,14 +248,19 @@ class PostgresStore(EndsAttempts):
     # -- ledger -------------------------------------------------------------------------
 
     async def ledger_lookup(self, key: str) -> LedgerEntry | None:
-        row = await self._pool.fetchrow(
-            "SELECT key, state, action, result, updated_at FROM ledger WHERE key = $1", key
+        return (await self.ledger_entries([key])).get(key)
+
+    async def ledger_entries(self, keys: Sequence[str]) -> dict[str, LedgerEntry]:
+        rows = await self._pool.fetch(
+            "SELECT key, state, action, result, updated_at FROM ledger WHERE key = ANY($1)",
+            list(keys),
         )
-        if row is None:
-            return None
-        return LedgerEntry(
-            row["key"], row["state"], row["action"], row["result"], row["updated_at"]
-        )
+        return {
+            row["key"]: LedgerEntry(
+                row["key"], row["state"], row["action"], row["result"], row["updated_at"]
+            )
+            for row in rows
+        }
 
     async def ledger_claimed(self, action: str, field: str, value: str, *, except_key: str) -> bool:
         found = await self._pool.fetchval(

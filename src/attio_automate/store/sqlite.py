@@ -257,14 +257,22 @@ class SQLiteStore(EndsAttempts):
     # -- ledger -------------------------------------------------------------------------
 
     async def ledger_lookup(self, key: str) -> LedgerEntry | None:
-        row = await self._run(
+        return (await self.ledger_entries([key])).get(key)
+
+    async def ledger_entries(self, keys: Sequence[str]) -> dict[str, LedgerEntry]:
+        marks = ", ".join("?" for _ in keys)
+        rows = await self._run(
             lambda c: c.execute(
-                "SELECT key, state, action, result, updated_at FROM ledger WHERE key = ?", (key,)
-            ).fetchone()
+                f"SELECT key, state, action, result, updated_at FROM ledger WHERE key IN ({marks})",
+                list(keys),
+            ).fetchall()
         )
-        if row is None:
-            return None
-        return LedgerEntry(row[0], row[1], row[2], json.loads(row[3]) if row[3] else None, row[4])
+        return {
+            row[0]: LedgerEntry(
+                row[0], row[1], row[2], json.loads(row[3]) if row[3] else None, row[4]
+            )
+            for row in rows
+        }
 
     async def ledger_claimed(self, action: str, field: str, value: str, *, except_key: str) -> bool:
         row = await self._run(
