@@ -72,6 +72,9 @@ class ServerSettings(_Section):
     max_buffered_bytes: int = Field(8 * 1024 * 1024, ge=1)
     #: A connection that sends nothing for this long is closed.
     idle_seconds: Seconds = Field(30.0, gt=0)
+    #: Kernel receive buffer per connection: what the server reads ahead of
+    #: the app is sized by it, so it bounds memory under many big bodies.
+    receive_buffer_bytes: int = Field(8 * 1024, ge=1024, le=16 * 1024 * 1024)
     drain_seconds: Seconds = Field(20.0, gt=0)
 
 

@@ -257,6 +257,15 @@ async def test_a_plugin_bug_of_any_type_is_a_dead_letter(make: Any, error: Excep
     assert h.notes() == 1  # the rules still acted
 
 
+async def test_a_plugin_calling_sys_exit_is_a_dead_letter_not_a_stop(make: Any) -> None:
+    h = await make(Flaky(SystemExit(2)))
+    event_id = await h.person_created()
+    event = await h.settle(event_id)
+    assert event.status == "dead"
+    assert event.reason == "plugin flaky: PluginExit: the plugin called sys.exit(2)"
+    assert h.notes() == 1
+
+
 class Divider:
     PLUGIN_NAME = "divider"
 

@@ -124,6 +124,37 @@ def test_stalled_bodies_cannot_fill_memory_and_webhooks_still_land(
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("setup", ["sqlite"], indirect=True)
+def test_declared_big_bodies_reserve_the_budget_before_they_are_read(
+    runner: RunnerProcess,
+) -> None:
+    # 250,000 bytes declared: 184,464 beyond the first 64 KiB, reserved at
+    # once; two of them would pass the 300 kB budget.
+    first = open_body(runner.url, length=250_000, sent=b"")
+    try:
+        time.sleep(0.3)
+        second = open_body(runner.url, length=250_000, sent=b"")
+        started = time.monotonic()
+        assert status_of(second) == 503  # refused before any of it was sent
+        assert time.monotonic() - started < 1.0
+        second.close()
+        first.settimeout(0.2)
+        with pytest.raises(TimeoutError):
+            status_of(first)  # still being read, within the budget
+    finally:
+        first.close()
+    time.sleep(0.3)
+    # The first one's reservation is given back when it goes.
+    third = open_body(runner.url, length=250_000, sent=b"")
+    try:
+        third.settimeout(0.3)
+        with pytest.raises(TimeoutError):
+            status_of(third)
+    finally:
+        third.close()
+
+
+@pytest.mark.slow
 @pytest.mark.parametrize("setup", ["sqlite", "postgres"], indirect=True)
 def test_poisoned_json_is_400_and_the_deliveries_beside_it_land(
     runner: RunnerProcess, fake: FakeAttioProcess, setup: Setup

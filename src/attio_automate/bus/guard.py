@@ -70,6 +70,13 @@ def _report(plugin: str, hook: str, exc: Exception) -> None:
     failures.append(HookFailure(plugin, hook, exc))
 
 
+class PluginExit(RuntimeError):
+    """A plugin called ``sys.exit()``: its own failure, not the runner's stop."""
+
+    def __init__(self, exit: SystemExit) -> None:
+        super().__init__(f"the plugin called sys.exit({exit.code!r})")
+
+
 def _guard(fn: Callable[..., Any], plugin: str, hook: str) -> Callable[..., Any]:
     async def awaited(awaitable: Awaitable[Any]) -> Any:
         token = _PLUGIN.set(plugin)
@@ -77,6 +84,9 @@ def _guard(fn: Callable[..., Any], plugin: str, hook: str) -> Callable[..., Any]
             return await awaitable
         except Exception as exc:
             _report(plugin, hook, exc)
+            return None
+        except SystemExit as exc:
+            _report(plugin, hook, PluginExit(exc))
             return None
         finally:
             _PLUGIN.reset(token)
@@ -90,6 +100,9 @@ def _guard(fn: Callable[..., Any], plugin: str, hook: str) -> Callable[..., Any]
             result = fn(*args)
         except Exception as exc:
             _report(plugin, hook, exc)
+            return None
+        except SystemExit as exc:
+            _report(plugin, hook, PluginExit(exc))
             return None
         finally:
             _PLUGIN.reset(token)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import sys
 from pathlib import Path
 
 import anyio
@@ -15,7 +17,10 @@ from attio_automate.errors import ConfigError
 from attio_automate.settings import Settings, load_settings
 from attio_automate.store import Store, open_store_url, shown_url
 from attio_automate.web.app import create_app
+from attio_automate.web.memory import return_large_buffers_to_os
 from attio_automate.web.server import serve_until_signal
+
+log = logging.getLogger(__name__)
 
 
 @click.command("serve")
@@ -81,25 +86,65 @@ def serve(
         anyio.run(_serve, settings, plugins, store)
     except ConfigError as exc:
         raise UserError(exc.problems) from None
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except BaseException as exc:
+        # A bug, or a background task's failure: serving on would answer
+        # every webhook 503 while holding the port, so exit for a restart.
+        log.critical(
+            "the runner stopped working, exiting for a restart: %s", describe(exc), exc_info=exc
+        )
+        sys.exit(EXIT_FAILED)
+
+
+#: The exit status when the runner fails while serving (not a user mistake).
+EXIT_FAILED = 3
+
+
+def describe(error: BaseException) -> str:
+    """The first leaf of an exception group, as ``Type: message``."""
+    while isinstance(error, BaseExceptionGroup) and error.exceptions:
+        error = error.exceptions[0]
+    return f"{type(error).__name__}: {error}"
 
 
 async def _serve(settings: Settings, plugins: Plugins, store: Store) -> None:
     """Open the store once (created, migrated: one that cannot be is refused
     before the port is bound), then serve until a signal."""
     await store.open()
+    return_large_buffers_to_os()
     try:
         click.echo(
             f"attio-automate serving on http://{settings.server.host}:{settings.server.port} "
             f"(webhooks at /webhooks/attio, store {shown_url(settings.store.url)})",
             err=True,
         )
-        app = create_app(settings, watch_signals=True, plugins=plugins, store=store)
-        await serve_until_signal(
-            app,
-            host=settings.server.host,
-            port=settings.server.port,
-            idle_seconds=settings.server.idle_seconds,
+        stop = anyio.Event()
+        died: list[BaseException] = []
+
+        def on_death(error: BaseException) -> None:
+            died.append(error)
+            stop.set()
+
+        app = create_app(
+            settings, watch_signals=True, plugins=plugins, store=store, on_death=on_death
         )
+        try:
+            await serve_until_signal(
+                app,
+                host=settings.server.host,
+                port=settings.server.port,
+                idle_seconds=settings.server.idle_seconds,
+                receive_buffer=settings.server.receive_buffer_bytes,
+                stop=stop,
+            )
+        except BaseException:
+            # Hypercorn rewraps what ended the lifespan; the cause is ours.
+            if died:
+                raise died[0] from None
+            raise
     finally:
         with anyio.CancelScope(shield=True):
             await store.close()
+    if died:
+        raise died[0]

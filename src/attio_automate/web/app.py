@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 
 import httpx
 from starlette.applications import Starlette
@@ -117,21 +117,35 @@ def create_app(
     watch_signals: bool = False,
     plugins: Plugins | None = None,
     store: Store | None = None,
+    on_death: Callable[[BaseException], None] | None = None,
 ) -> Starlette:
     """The runner as an ASGI app; its lifespan runs the dispatcher (with the
-    ``plugins`` and open ``store`` given, if any: see :func:`assembled`)."""
+    ``plugins`` and open ``store`` given, if any: see :func:`assembled`).
+
+    ``on_death`` is called with the error if the lifespan ends other than by
+    the server's shutdown (a background task failed): the server keeps its
+    port but can no longer process anything, so whoever serves the app
+    should stop and exit non-zero for a supervisor to restart it.
+    """
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        async with running(
-            settings,
-            attio_transport=attio_transport,
-            watch_signals=watch_signals,
-            plugins=plugins,
-            store=store,
-        ) as runner:
-            app.state.runner = runner
-            yield
+        shut_down = False
+        try:
+            async with running(
+                settings,
+                attio_transport=attio_transport,
+                watch_signals=watch_signals,
+                plugins=plugins,
+                store=store,
+            ) as runner:
+                app.state.runner = runner
+                yield
+                shut_down = True
+        except BaseException as exc:
+            if not shut_down and on_death is not None:
+                on_death(exc)
+            raise
 
     routes: list[BaseRoute] = [
         Route("/webhooks/attio", receive_webhook, methods=["POST"]),

@@ -42,6 +42,14 @@ class BodyLimits:
             raise WebhookRejected(413, "too_large", f"body over {limit} bytes")
         chunks: list[bytes] = []
         held = counted = 0
+        if declared is not None and declared.isdigit():
+            # Reserve a declared big body's share before reading any of it: a
+            # flood of them is refused at once instead of each being read
+            # until the budget runs out.
+            counted = max(int(declared) - SMALL_BODY, 0)
+            if counted and self.buffered + counted > self.max_buffered_bytes:
+                raise WebhookRejected(503, "busy", "too many bodies being received at once")
+            self.buffered += counted
         try:
             with anyio.fail_after(self.body_seconds):
                 async for chunk in request.stream():
@@ -51,7 +59,7 @@ class BodyLimits:
                     # The first SMALL_BODY bytes of each body are not counted:
                     # Attio's deliveries are that small, so stalled big bodies
                     # can fill the budget but never crowd a real webhook out.
-                    grown = max(held - SMALL_BODY, 0) - counted
+                    grown = max(held - SMALL_BODY - counted, 0)
                     counted += grown
                     self.buffered += grown
                     if self.buffered > self.max_buffered_bytes:
