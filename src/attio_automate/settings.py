@@ -93,7 +93,7 @@ class AttioSettings(_Section):
     """``attio:``: the client and the loop guard."""
 
     base_url: str = DEFAULT_BASE_URL
-    rate_limit_fraction: float = Field(0.98, gt=0, le=1)
+    rate_limit_fraction: float = Field(0.99, gt=0, le=1)
     reads_per_second: float = Field(100.0, gt=0)
     writes_per_second: float = Field(25.0, gt=0)
     schema_ttl: Seconds = Field(300.0, gt=0)

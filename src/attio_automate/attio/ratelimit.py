@@ -33,11 +33,12 @@ class RateLimits:
 
     reads_per_second: float = ATTIO_READS_PER_SECOND
     writes_per_second: float = ATTIO_WRITES_PER_SECOND
-    fraction: float = 0.98
+    fraction: float = 0.99
     #: Beyond pacing, never more than the limit's count of sends within a
     #: second plus this slack, by when they really went: room for requests
-    #: that take longer than others on their way to Attio.
-    window_slack: float = 0.025
+    #: that take longer than others on their way to Attio.  It also caps
+    #: use at 1 / (1 + slack) of the limit, so it is kept small.
+    window_slack: float = 0.015
     #: With a budget shared by several runners: how late after its slot a
     #: runner may still send; later than that, it gives the slot up.
     slot_tolerance: float = 0.010
