@@ -4,6 +4,7 @@ module imports from a layer above its own (import-linter's contract in
 
 from __future__ import annotations
 
+import logging
 import tomllib
 from pathlib import Path
 
@@ -13,7 +14,18 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_imports_point_down() -> None:
-    assert lint_imports(config_filename=str(ROOT / "pyproject.toml"), no_cache=True) == 0
+    # import-linter configures logging, disabling every logger that exists:
+    # give the other tests theirs back.
+    loggers = [
+        logger
+        for logger in logging.root.manager.loggerDict.values()
+        if isinstance(logger, logging.Logger) and not logger.disabled
+    ]
+    try:
+        assert lint_imports(config_filename=str(ROOT / "pyproject.toml"), no_cache=True) == 0
+    finally:
+        for logger in loggers:
+            logger.disabled = False
 
 
 def test_the_readme_states_the_same_layers() -> None:

@@ -29,6 +29,7 @@ from attio_automate.attio.schema import SchemaCache
 from attio_automate.bus.bus import HookBus
 from attio_automate.bus.context import AppContext
 from attio_automate.bus.manager import PluginLoadError, build_plugin_manager
+from attio_automate.cache.records import RecordCache, RecordReader, open_cache
 from attio_automate.clock import SystemClock
 from attio_automate.errors import ConfigError
 from attio_automate.metrics import Metrics
@@ -86,9 +87,10 @@ def build_processor(
     schema: SchemaCache | None = None,
     own_actor_ids: Collection[str] = (),
     settings: Mapping[str, Mapping[str, Any]] | None = None,
+    cache: RecordCache | None = None,
 ) -> EventProcessor:
     """An event processor over ``plugins`` talking to ``attio`` (plugin
-    authors' tests use this too)."""
+    authors' tests use this too), reading records through ``cache`` if given."""
     return EventProcessor(
         bus=plugins.bus,
         actions=plugins.actions,
@@ -96,6 +98,7 @@ def build_processor(
         schema=schema or SchemaCache(attio),
         own_actor_ids=own_actor_ids,
         settings=settings,
+        records=RecordReader(attio, cache),
     )
 
 
@@ -114,6 +117,8 @@ class Runner:
     dispatcher: Dispatcher
     metrics: Metrics
     reloader: RulesReloader | None = None
+    #: The record cache (None when turned off).
+    cache: RecordCache | None = None
     accepting: bool = False
     #: Attio reachability, checked at most every few seconds by /readyz.
     attio_checked: tuple[float, bool] = field(default=(0.0, False))
@@ -191,12 +196,20 @@ async def assembled(
             # The loop guard knows the tokens earlier runs learnt were ours.
             key_digest = api_key_digest(settings.secrets.api_key)
             learnt = await store.own_tokens(key_digest)
+            cache = open_cache(
+                settings.cache.url,
+                ttl=settings.cache_ttl(),
+                max_entries=settings.cache.max_entries,
+                prefix=f"attio-automate:{key_digest}",
+                metrics=metrics,
+            )
             processor = build_processor(
                 plugins,
                 attio=attio,
                 schema=schema,
                 own_actor_ids=(*settings.attio.own_token_ids, *learnt),
                 settings=settings.plugins.settings,
+                cache=cache,
             )
 
             async def remember(token: str) -> None:
@@ -230,8 +243,15 @@ async def assembled(
                 if settings.rules.path
                 else None
             )
-            store.subscribe(lambda message: _on_message(message, schema, dispatcher))
-            yield Runner(settings, store, attio, schema, plugins, dispatcher, metrics, reloader)
+            store.subscribe(lambda message: _on_message(message, schema, dispatcher, cache))
+            try:
+                yield Runner(
+                    settings, store, attio, schema, plugins, dispatcher, metrics, reloader, cache
+                )
+            finally:
+                if cache is not None:
+                    with anyio.CancelScope(shield=True):
+                        await cache.close()
     finally:
         if owned:
             with anyio.CancelScope(shield=True):
@@ -276,8 +296,11 @@ async def running(
                 tasks.cancel_scope.cancel()
 
 
-def _on_message(message: str, schema: SchemaCache, dispatcher: Dispatcher) -> None:
-    """What other runners say through the store: new events, schema changes."""
+def _on_message(
+    message: str, schema: SchemaCache, dispatcher: Dispatcher, cache: RecordCache | None
+) -> None:
+    """What other runners say through the store: new events, schema changes,
+    records a webhook made stale (for caches kept in each process)."""
     if message == "events":
         dispatcher.wake()
         return
@@ -287,6 +310,9 @@ def _on_message(message: str, schema: SchemaCache, dispatcher: Dispatcher) -> No
         dispatcher.wake()
         return
     kind, _, rest = message.partition(":")
+    if kind == "stale" and cache is not None:
+        cache.heard(rest.split(","))
+        return
     if kind == "schema":
         target, _, identifier = rest.partition(":")
         if target == "objects":

@@ -69,6 +69,17 @@ class Metrics:
         self.dead_letter_depth = Gauge(
             "attio_automate_dead_letter_depth", "Events in the dead letter", registry=r
         )
+        self.cache_lookups = Counter(
+            "attio_automate_cache_lookups",
+            "Record cache lookups, by outcome (hit, miss) and kind (record, entry)",
+            ["outcome", "kind"],
+            registry=r,
+        )
+        self.cache_invalidations = Counter(
+            "attio_automate_cache_invalidations",
+            "Record cache keys invalidated (by webhooks and by our own writes)",
+            registry=r,
+        )
         self.latency = Histogram(
             "attio_automate_receipt_to_done_seconds",
             "From receipt of the webhook to the event done",

@@ -123,6 +123,31 @@ class DispatcherSettings(_Section):
     backoff_max: Seconds = Field(300.0, gt=0)
 
 
+#: The record cache's time to live by environment, seconds.
+CACHE_TTL = {"development": 10.0, "staging": 60.0, "production": 300.0}
+
+
+class CacheSettings(_Section):
+    """``cache:``: the record cache (records and entries by id)."""
+
+    #: ``redis://host:6379/0`` shares it across runners; None keeps it in
+    #: this process (an LRU).
+    url: str | None = None
+    #: Seconds a copy is served; None: by environment (10 s development,
+    #: 60 s staging, 300 s production).  0 turns the cache off.
+    ttl_seconds: Seconds | None = Field(None, ge=0)
+    #: The in-process LRU's size.
+    max_entries: int = Field(10_000, ge=1)
+
+    @field_validator("url")
+    @classmethod
+    def _redis(cls, url: str | None) -> str | None:
+        if url is not None and urlsplit(url).scheme not in ("redis", "rediss", "unix"):
+            # The message never carries the URL's password.
+            raise ValueError(f"{shown_url(url)!r} is not a Redis URL: use redis://host:6379/0")
+        return url
+
+
 class RulesSettings(_Section):
     """``rules:``: the rules file (relative to the configuration file)."""
 
@@ -152,6 +177,7 @@ SECTIONS: dict[str, type[_Section]] = {
     "receiver": ReceiverSettings,
     "attio": AttioSettings,
     "dispatcher": DispatcherSettings,
+    "cache": CacheSettings,
     "rules": RulesSettings,
     "plugins": PluginsSettings,
 }
@@ -166,14 +192,24 @@ class Settings(_Section):
     receiver: ReceiverSettings = ReceiverSettings()
     attio: AttioSettings = AttioSettings()
     dispatcher: DispatcherSettings = DispatcherSettings()
+    cache: CacheSettings = CacheSettings()
     rules: RulesSettings = RulesSettings()
     plugins: PluginsSettings = PluginsSettings()
     secrets: Secrets = Field(default_factory=Secrets, repr=False)
+
+    def cache_ttl(self) -> float:
+        """The record cache's TTL: as set, or this environment's."""
+        if self.cache.ttl_seconds is not None:
+            return self.cache.ttl_seconds
+        return CACHE_TTL[self.environment]
 
     def redacted(self) -> dict[str, Any]:
         """Every setting, secrets replaced by whether they are set."""
         shown = self.model_dump(mode="json", exclude={"secrets"})
         shown["store"]["url"] = shown_url(self.store.url)
+        if self.cache.url is not None:
+            shown["cache"]["url"] = shown_url(self.cache.url)
+        shown["cache"]["ttl_seconds"] = self.cache_ttl()
         shown["secrets"] = {
             "api_key": "<set>" if self.secrets.api_key else "<not set>",
             "webhook_secrets": (

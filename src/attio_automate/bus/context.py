@@ -17,6 +17,7 @@ from attio_automate.events import AttioEvent
 if TYPE_CHECKING:
     from attio_automate.attio.client import AttioClient
     from attio_automate.attio.schema import SchemaCache
+    from attio_automate.cache.records import RecordReader
 
 JSON = dict[str, Any]
 
@@ -136,6 +137,8 @@ class EventContext:
     settings: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     #: An action's own identity for its parameters (see ``register(identity=)``).
     identify: Callable[[str, Mapping[str, Any]], str | None] | None = None
+    #: Records and entries through the record cache (None: straight from Attio).
+    records: RecordReader | None = None
 
     def settings_for(self, plugin: str) -> Mapping[str, Any]:
         """This plugin's settings (empty when it has none)."""

@@ -10,6 +10,7 @@ from attio_automate.attio.client import AttioClient
 from attio_automate.attio.schema import SchemaCache
 from attio_automate.attio.values import simplify_value, simplify_values
 from attio_automate.bus.context import EventContext
+from attio_automate.cache.records import RecordReader
 from attio_automate.errors import AttioAPIError
 from attio_automate.events import AttioEvent
 
@@ -25,6 +26,7 @@ async def resolve(
     received_at: float,
     settings: Mapping[str, Mapping[str, Any]] | None = None,
     announce: Callable[[str], Awaitable[None]] | None = None,
+    records: RecordReader | None = None,
 ) -> EventContext:
     """The event with its object and list slugs resolved (through the schema
     cache: no read once it is warm), nothing fetched yet.  Schema events
@@ -36,6 +38,7 @@ async def resolve(
         schema=schema,
         settings=settings or {},
         received_at=received_at,
+        records=records,
     )
     ids = event.id
     family = event.family
@@ -94,8 +97,10 @@ async def fetch(ctx: EventContext) -> None:
 async def _record(
     ctx: EventContext, obj: str, record_id: str, *, mark_gone: bool = True
 ) -> JSON | None:
+    reader = ctx.records or RecordReader(ctx.attio)
     try:
-        raw = await ctx.attio.get_record(obj, record_id)
+        # Never a copy older than the event: it may be what the event changed.
+        raw = await reader.record(obj, record_id, not_before=ctx.received_at)
     except AttioAPIError as exc:
         if exc.status_code != 404:
             raise
@@ -113,8 +118,9 @@ async def _record(
 
 
 async def _entry(ctx: EventContext, lst: str, entry_id: str) -> JSON | None:
+    reader = ctx.records or RecordReader(ctx.attio)
     try:
-        raw = await ctx.attio.get_entry(lst, entry_id)
+        raw = await reader.entry(lst, entry_id, not_before=ctx.received_at)
     except AttioAPIError as exc:
         if exc.status_code != 404:
             raise

@@ -21,6 +21,7 @@ from attio_automate.bus.context import (
     Interest,
     PlannedAction,
 )
+from attio_automate.cache.records import RecordReader
 from attio_automate.errors import ActionError
 from attio_automate.events import AttioEvent
 from attio_automate.processing.enrich import fetch, resolve
@@ -53,8 +54,11 @@ class EventProcessor:
         clock: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], float] = time.time,
         remember_token: Callable[[str], Awaitable[None]] | None = None,
+        records: RecordReader | None = None,
     ) -> None:
         self.settings = settings or {}
+        #: Records and entries, through the record cache when there is one.
+        self.records = records or RecordReader(attio)
         #: Tells other runners about a schema change ("schema:objects:<id>").
         self.announce: Callable[[str], Awaitable[None]] | None = None
         self.bus = bus
@@ -87,6 +91,7 @@ class EventProcessor:
             received_at=received_at,
             settings=self.settings,
             announce=self.announce,
+            records=self.records,
         )
         ctx.identify = self.actions.identity
         wanted, needs_record = await self._wanted(ctx)

@@ -7,6 +7,7 @@ import hashlib
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
 
+import anyio
 import httpx
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -14,9 +15,11 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from attio_automate.assembly import Plugins, Runner, running
+from attio_automate.cache.records import invalidated_by
 from attio_automate.delivery import WebhookRejected, parse_delivery
 from attio_automate.settings import Settings
 from attio_automate.store import Store
+from attio_automate.store.base import NewEvent
 from attio_automate.web.admin import admin_routes
 from attio_automate.web.bodies import BodyLimits
 
@@ -50,6 +53,7 @@ async def receive_webhook(request: Request) -> Response:
         return JSONResponse(
             {"error": rejected.message}, status_code=rejected.status, headers=closing
         )
+    await forget_what_changed(runner, events)
     key = request.headers.get("idempotency-key")
     window = runner.settings.receiver.replay_window
     try:
@@ -71,6 +75,25 @@ async def receive_webhook(request: Request) -> Response:
     if accepted:
         runner.dispatcher.wake()
     return JSONResponse({"accepted": accepted, "duplicates": len(inserted) - accepted})
+
+
+async def forget_what_changed(runner: Runner, events: Sequence[NewEvent]) -> None:
+    """Drop cached copies of what the delivery names, before its events can
+    be dispatched: here, and (for caches kept in each process) in the other
+    runners, told through the store.  Bounded in time: a slow cache must not
+    hold up the acknowledgement (the event's own record is still checked
+    against its receipt time)."""
+    cache = runner.cache
+    if cache is None:
+        return
+    keys = sorted({key for event in events for key in invalidated_by(event.payload)})
+    if not keys:
+        return
+    with anyio.move_on_after(1.0):
+        await cache.invalidate(keys)
+        if not cache.shared:
+            with contextlib.suppress(Exception):
+                await runner.store.publish("stale:" + ",".join(keys))
 
 
 async def healthz(request: Request) -> Response:
