@@ -5,6 +5,8 @@
 - ``add_to_list``: put a record in a list, once per record unless told otherwise.
 - ``add_note``: a markdown (or plain text) note on a record.
 - ``create_task``: a task with a deadline and assignees, linked to the record.
+- ``update_entry``: change a list entry's values (move it to another stage).
+- ``complete_task``: mark a task as done.
 """
 
 from __future__ import annotations
@@ -24,6 +26,23 @@ _SLUG = {"type": "string", "minLength": 1}
 _VALUES = {"type": "object", "additionalProperties": True}
 _RECORD = {"object": _SLUG, "record_id": _SLUG}
 
+UPDATE_ENTRY_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "list": _SLUG,
+        "entry_id": _SLUG,
+        "values": _VALUES,
+        "overwrite": {"type": "boolean"},
+    },
+    "required": ["list", "entry_id", "values"],
+    "additionalProperties": False,
+}
+COMPLETE_TASK_SCHEMA = {
+    "type": "object",
+    "properties": {"task_id": _SLUG},
+    "required": ["task_id"],
+    "additionalProperties": False,
+}
 UPSERT_SCHEMA = {
     "type": "object",
     "properties": {"object": _SLUG, "matching_attribute": _SLUG, "values": _VALUES},
@@ -93,6 +112,20 @@ async def add_to_list(ctx: ActionContext, params: Mapping[str, Any]) -> Any:
     add = ctx.attio.assert_entry if params.get("once", True) else ctx.attio.create_entry
     entry = await add(lst, parent_object=obj, parent_record_id=record_id, entry_values=values)
     return {"list": lst, **summary("entry_id", entry, "entry_id")}
+
+
+async def update_entry(ctx: ActionContext, params: Mapping[str, Any]) -> Any:
+    lst, entry_id = params["list"], params["entry_id"]
+    values = await write_values(ctx.schema, "lists", lst, params["values"])
+    await ctx.attio.update_entry(
+        lst, entry_id, values, overwrite=bool(params.get("overwrite", False))
+    )
+    return {"list": lst, "entry_id": entry_id}
+
+
+async def complete_task(ctx: ActionContext, params: Mapping[str, Any]) -> Any:
+    task = await ctx.attio.update_task(params["task_id"], is_completed=True)
+    return summary("task_id", task, "task_id")
 
 
 async def add_note(ctx: ActionContext, params: Mapping[str, Any]) -> Any:
@@ -208,6 +241,20 @@ def register_actions(register: RegisterAction) -> None:
         schema=ADD_TO_LIST_SCHEMA,
         reconcile=_find_entry,
         description="Add the record to a list (one entry per record unless once: false).",
+    )
+    register(
+        "update_entry",
+        update_entry,
+        schema=UPDATE_ENTRY_SCHEMA,
+        idempotent=True,
+        description="Update values of a list entry (its stage, say).",
+    )
+    register(
+        "complete_task",
+        complete_task,
+        schema=COMPLETE_TASK_SCHEMA,
+        idempotent=True,
+        description="Mark a task as done.",
     )
     register(
         "add_note",

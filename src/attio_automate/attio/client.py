@@ -301,6 +301,14 @@ class AttioClient:
         params = {"show_historic": "true" if show_historic else "false"}
         return list(await self._data("GET", path, params=params))
 
+    async def entry_attribute_values(
+        self, list: str, entry_id: str, attribute: str, *, show_historic: bool = True
+    ) -> list[JSON]:
+        """The values of one entry attribute (a stage's history, say)."""
+        path = f"/lists/{list}/entries/{entry_id}/attributes/{attribute}/values"
+        params = {"show_historic": "true" if show_historic else "false"}
+        return [dict(value) for value in await self._data("GET", path, params=params)]
+
     async def record_entries(self, object: str, record_id: str) -> list[JSON]:
         """The list entries a record has, in every list (``list_api_slug``, ``entry_id``)."""
         path = f"/objects/{object}/records/{record_id}/entries"
@@ -421,6 +429,35 @@ class AttioClient:
             }
         }
         return dict(await self._data("POST", "/tasks", json=body))
+
+    async def get_task(self, task_id: str) -> JSON:
+        """One task."""
+        return dict(await self._data("GET", f"/tasks/{task_id}"))
+
+    async def update_task(
+        self,
+        task_id: str,
+        *,
+        is_completed: bool | None = None,
+        deadline_at: str | None = None,
+        linked_records: Sequence[Mapping[str, str]] | None = None,
+        assignees: Sequence[Mapping[str, str]] | None = None,
+    ) -> JSON:
+        """Change a task (Attio does not change its content); None leaves a field."""
+        data: JSON = {}
+        if is_completed is not None:
+            data["is_completed"] = is_completed
+        if deadline_at is not None:
+            data["deadline_at"] = deadline_at
+        if linked_records is not None:
+            data["linked_records"] = [dict(item) for item in linked_records]
+        if assignees is not None:
+            data["assignees"] = [dict(item) for item in assignees]
+        return dict(await self._data("PATCH", f"/tasks/{task_id}", json={"data": data}))
+
+    async def delete_task(self, task_id: str) -> None:
+        """Remove a task."""
+        await self.request("DELETE", f"/tasks/{task_id}")
 
     # -- webhooks -----------------------------------------------------------------------
 

@@ -12,7 +12,9 @@ from fnmatch import fnmatchcase
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from attio_automate.bus.guard import current_plugin
+from attio_automate.bus.planning import PlannedActivity, PlannedContacts, PlannedPipeline
 from attio_automate.events import AttioEvent
+from attio_automate.services import Services
 
 if TYPE_CHECKING:
     from attio_automate.attio.client import AttioClient
@@ -143,6 +145,24 @@ class EventContext:
     def settings_for(self, plugin: str) -> Mapping[str, Any]:
         """This plugin's settings (empty when it has none)."""
         return self.settings.get(plugin, {})
+
+    @property
+    def contacts(self) -> PlannedContacts:
+        """People and companies: reads now (cached), writes planned."""
+        return PlannedContacts(self, self._services().contacts)
+
+    @property
+    def pipeline(self) -> PlannedPipeline:
+        """Records in lists by stage: reads now, writes planned."""
+        return PlannedPipeline(self, self._services().pipeline)
+
+    @property
+    def activity(self) -> PlannedActivity:
+        """Notes and tasks: reads now, writes planned."""
+        return PlannedActivity(self, self._services().activity)
+
+    def _services(self) -> Services:
+        return Services.over(self.attio, self.schema, self.records)
 
     def plan(
         self,

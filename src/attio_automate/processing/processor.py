@@ -21,6 +21,7 @@ from attio_automate.bus.context import (
     Interest,
     PlannedAction,
 )
+from attio_automate.bus.planning import resolve_refs
 from attio_automate.cache.records import RecordReader
 from attio_automate.errors import ActionError
 from attio_automate.events import AttioEvent
@@ -151,8 +152,10 @@ class EventProcessor:
             return EventResult("done", ctx, reason="no rule or plugin wants this event")
         await self.decide(ctx)
         result = EventResult("done", ctx)
+        made: dict[str, Any] = {}
         for planned in ctx.plans:
-            outcome = await self._run(ctx, planned, ledger, force, before_action)
+            outcome = await self._run(ctx, planned, ledger, force, before_action, made)
+            made[planned.key] = outcome.result
             result.outcomes.append(outcome)
             ctx.trace.actions.append(_outcome_json(outcome))
             for hook_failure in await self.bus.call("action_finished", event=ctx, outcome=outcome):
@@ -214,9 +217,17 @@ class EventProcessor:
         ledger: Ledger | None,
         force: bool,
         before_action: Callable[[PlannedAction], Awaitable[None]] | None,
+        made: Mapping[str, Any] | None = None,
     ) -> ActionOutcome:
         started = self._clock()
         try:
+            try:
+                # What earlier actions of this event made, where a plan refers to it.
+                params = resolve_refs(planned.params, made or {})
+            except (KeyError, TypeError) as missing:
+                raise ActionError(
+                    f"refers to the result of {missing}, which this event has not made"
+                ) from None
             earlier = None if ledger is None or force else await _earlier(ledger, planned)
             if earlier is not None and earlier.state == "done":
                 return ActionOutcome(planned, "skipped", result=earlier.result)
@@ -232,7 +243,7 @@ class EventProcessor:
             action = self.actions.get(planned.action)
             if action is None:
                 raise ActionError(f"unknown action {planned.action!r}")
-            problems = self.actions.check(planned.action, planned.params, templated=False)
+            problems = self.actions.check(planned.action, params, templated=False)
             if problems:
                 path, message = problems[0]
                 where = ".".join(str(p) for p in path)
@@ -244,7 +255,7 @@ class EventProcessor:
                         f"{planned.action} may already have happened (interrupted run) and "
                         "cannot be checked: verify in Attio, then retry with --force"
                     )
-                found = await action.reconcile(context, planned.params)
+                found = await action.reconcile(context, params)
                 if found is not None:
                     if ledger is not None:
                         await ledger.record(planned.key, planned.action, found)
@@ -255,7 +266,7 @@ class EventProcessor:
                 await before_action(planned)
             if ledger is not None and not action.idempotent:
                 await ledger.intend(planned.key, planned.action)
-            result = await action.fn(context, planned.params)
+            result = await action.fn(context, params)
             if ledger is not None:
                 await ledger.record(planned.key, planned.action, result)
         except Exception as exc:

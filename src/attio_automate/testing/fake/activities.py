@@ -69,8 +69,71 @@ def create_task(w: Workspace, data: Any, *, actor: JSON | None = None) -> Task:
         raise FakeAttioError(
             400, "validation_type", "content must be a string of 1 to 2000 characters."
         )
+    completed = bool(data.get("is_completed", False))
+    task = Task(
+        id=new_id(),
+        content=content,
+        deadline_at=_deadline(data.get("deadline_at")),
+        is_completed=completed,
+        linked_records=_linked(w, data.get("linked_records") or []),
+        assignees=_assignees(w, data.get("assignees") or []),
+        created_by_actor=actor or w.token_actor(),
+        created_at=w.now(),
+        completed_at=w.now() if completed else None,
+    )
+    w.tasks[task.id] = task
+    w.emit("task.created", {"task_id": task.id}, actor)
+    return task
+
+
+def get_task(w: Workspace, task_id: str) -> Task:
+    task = w.tasks.get(task_id)
+    if task is None:
+        raise FakeAttioError(404, "not_found", f'Task with ID "{task_id}" not found.')
+    return task
+
+
+def update_task(w: Workspace, task_id: str, data: Any, *, actor: JSON | None = None) -> Task:
+    """PATCH: the deadline, completion, linked records and assignees (not the content)."""
+    task = get_task(w, task_id)
+    if not isinstance(data, dict):
+        raise FakeAttioError(400, "validation_type", "data must be an object.")
+    unknown = set(data) - {"deadline_at", "is_completed", "linked_records", "assignees"}
+    if unknown:
+        raise FakeAttioError(
+            400, "validation_type", f"Unrecognized keys: {', '.join(sorted(unknown))}."
+        )
+    if "deadline_at" in data:
+        task.deadline_at = _deadline(data["deadline_at"])
+    if "linked_records" in data:
+        task.linked_records = _linked(w, data["linked_records"] or [])
+    if "assignees" in data:
+        task.assignees = _assignees(w, data["assignees"] or [])
+    if "is_completed" in data:
+        if not isinstance(data["is_completed"], bool):
+            raise FakeAttioError(400, "validation_type", "is_completed must be a boolean.")
+        if data["is_completed"] and not task.is_completed:
+            task.completed_at = w.now()
+        elif not data["is_completed"]:
+            task.completed_at = None
+        task.is_completed = data["is_completed"]
+    w.emit("task.updated", {"task_id": task.id}, actor)
+    return task
+
+
+def delete_task(w: Workspace, task_id: str, *, actor: JSON | None = None) -> None:
+    get_task(w, task_id)
+    del w.tasks[task_id]
+    w.emit("task.deleted", {"task_id": task_id}, actor)
+
+
+def _linked(w: Workspace, links: Any) -> list[JSON]:
+    if not isinstance(links, list):
+        raise FakeAttioError(400, "validation_type", "linked_records must be an array.")
     linked = []
-    for link in data.get("linked_records") or []:
+    for link in links:
+        if not isinstance(link, dict):
+            raise FakeAttioError(400, "validation_type", "each linked record must be an object.")
         target = w.get_object(str(link.get("target_object", "")))
         record_id = link.get("target_record_id")
         if not isinstance(record_id, str):
@@ -80,40 +143,40 @@ def create_task(w: Workspace, data: Any, *, actor: JSON | None = None) -> Task:
             )
         w.get_record(target.slug, record_id)
         linked.append({"target_object_id": target.id, "target_record_id": record_id})
+    return linked
+
+
+def _assignees(w: Workspace, given: Any) -> list[JSON]:
+    if not isinstance(given, list):
+        raise FakeAttioError(400, "validation_type", "assignees must be an array.")
     assignees = []
-    for assignee in data.get("assignees") or []:
+    for assignee in given:
+        if not isinstance(assignee, dict):
+            raise FakeAttioError(400, "validation_type", "each assignee must be an object.")
         email = assignee.get("workspace_member_email_address")
         member_id = (
             w.member_by_email(email)
             if isinstance(email, str)
             else assignee.get("referenced_actor_id")
         )
-        if member_id not in w.members:
+        if not isinstance(member_id, str) or member_id not in w.members:
             raise FakeAttioError(400, "value_not_found", f"Unknown assignee {assignee!r}.")
         assignees.append(
             {"referenced_actor_type": "workspace-member", "referenced_actor_id": member_id}
         )
-    deadline = data.get("deadline_at")
-    if deadline is not None:
-        try:
-            datetime.fromisoformat(str(deadline))
-        except ValueError:
-            raise FakeAttioError(
-                400, "validation_type", f'deadline_at "{deadline}" is not a timestamp.'
-            ) from None
-    task = Task(
-        id=new_id(),
-        content=content,
-        deadline_at=deadline,
-        is_completed=bool(data.get("is_completed", False)),
-        linked_records=linked,
-        assignees=assignees,
-        created_by_actor=actor or w.token_actor(),
-        created_at=w.now(),
-    )
-    w.tasks[task.id] = task
-    w.emit("task.created", {"task_id": task.id}, actor)
-    return task
+    return assignees
+
+
+def _deadline(deadline: Any) -> str | None:
+    if deadline is None:
+        return None
+    try:
+        datetime.fromisoformat(str(deadline))
+    except ValueError:
+        raise FakeAttioError(
+            400, "validation_type", f'deadline_at "{deadline}" is not a timestamp.'
+        ) from None
+    return str(deadline)
 
 
 def render_task(w: Workspace, task: Task) -> JSON:
@@ -122,6 +185,7 @@ def render_task(w: Workspace, task: Task) -> JSON:
         "content_plaintext": task.content,
         "deadline_at": task.deadline_at,
         "is_completed": task.is_completed,
+        "completed_at": task.completed_at,
         "linked_records": task.linked_records,
         "assignees": task.assignees,
         "created_by_actor": task.created_by_actor,

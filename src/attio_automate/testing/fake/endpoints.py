@@ -79,6 +79,11 @@ class Endpoints:
             route(
                 "/v2/objects/{object}/records/{record_id}/entries", ["GET"], self._record_entries
             ),
+            route(
+                "/v2/lists/{list}/entries/{entry_id}/attributes/{attribute}/values",
+                ["GET"],
+                self._entry_values,
+            ),
             route("/v2/lists/{list}/entries/query", ["POST"], self._query_entries),
             route("/v2/lists/{list}/entries", ["POST", "PUT"], self._write_entry),
             route(
@@ -89,6 +94,7 @@ class Endpoints:
             route("/v2/notes", ["GET", "POST"], self._notes),
             route("/v2/notes/{note_id}", ["GET"], self._note),
             route("/v2/tasks", ["GET", "POST"], self._tasks),
+            route("/v2/tasks/{task_id}", ["GET", "PATCH", "DELETE"], self._task),
             route("/v2/workspace_members", ["GET"], lambda r, b: _ok(views.members_view(w))),
             route("/v2/webhooks", ["GET", "POST"], self._webhooks),
             route("/v2/webhooks/{webhook_id}", ["GET", "PATCH", "DELETE"], self._webhook),
@@ -163,6 +169,14 @@ class Endpoints:
         p = request.path_params
         values = self.workspace.attribute_values(
             p["object"], p["record_id"], p["attribute"], show_historic=historic
+        )
+        return _ok(_page(values, request))
+
+    async def _entry_values(self, request: Request, body: Any) -> Any:
+        historic = request.query_params.get("show_historic", "false").lower() == "true"
+        p = request.path_params
+        values = entries.entry_attribute_values(
+            self.workspace, p["list"], p["entry_id"], p["attribute"], show_historic=historic
         )
         return _ok(_page(values, request))
 
@@ -266,6 +280,17 @@ class Endpoints:
             )
         ]
         return _ok(_page(tasks, request))
+
+    async def _task(self, request: Request, body: Any) -> Any:
+        w, task_id = self.workspace, request.path_params["task_id"]
+        if request.method == "DELETE":
+            activities.delete_task(w, task_id, actor=_actor(w, request))
+            return {}
+        if request.method == "PATCH":
+            task = activities.update_task(w, task_id, _data(body), actor=_actor(w, request))
+        else:
+            task = activities.get_task(w, task_id)
+        return _ok(activities.render_task(w, task))
 
     async def _webhooks(self, request: Request, body: Any) -> Any:
         hub = self.webhooks

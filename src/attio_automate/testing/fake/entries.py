@@ -110,3 +110,21 @@ def update_entry(
                 actor,
             )
     return entry
+
+
+def entry_attribute_values(
+    w: Workspace, list_slug: str, entry_id: str, attribute_slug: str, *, show_historic: bool
+) -> list[JSON]:
+    """An entry attribute's values, former ones too when ``show_historic``."""
+    lst = w.get_list(list_slug)
+    entry = get_entry(w, lst.slug, entry_id)
+    attribute = lst.attribute(attribute_slug)
+    if attribute is None:
+        raise not_found("Attribute", attribute_slug)
+    stored = entry.values.get(attribute.id, [])
+    if not show_historic:
+        stored = [v for v in stored if v["active_until"] is None]
+    return [
+        w.render_value(lst, attribute, {k: v for k, v in value.items() if not k.startswith("_")})
+        for value in stored
+    ]

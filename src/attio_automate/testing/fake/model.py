@@ -185,6 +185,7 @@ class Task:
     assignees: list[JSON]
     created_by_actor: JSON
     created_at: str
+    completed_at: str | None = None
 
 
 @dataclass

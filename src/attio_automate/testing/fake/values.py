@@ -45,8 +45,12 @@ def parse(
     *,
     resolve_record: RecordResolver,
     resolve_member: MemberResolver,
+    object_slug: Callable[[str], str] = str,
 ) -> JSON:
-    """The read-form fields (with ``attribute_type``) of one write value."""
+    """The read-form fields (with ``attribute_type``) of one write value.
+
+    ``object_slug`` turns an object's id or slug into its slug: Attio takes
+    either as a reference's ``target_object``."""
     kind = attribute.type
     fields: JSON
     if kind == "text":
@@ -98,7 +102,7 @@ def parse(
             )
         fields = {key: choice.id}
     elif kind == "record-reference":
-        fields = _reference(attribute, raw, resolve_record)
+        fields = _reference(attribute, raw, resolve_record, object_slug)
     elif kind == "actor-reference":
         fields = _actor(attribute, raw, resolve_member)
     else:
@@ -151,7 +155,9 @@ def _name(attribute: Attribute, raw: Any) -> JSON:
     return {"first_name": first, "last_name": last, "full_name": full}
 
 
-def _reference(attribute: Attribute, raw: Any, resolve: RecordResolver) -> JSON:
+def _reference(
+    attribute: Attribute, raw: Any, resolve: RecordResolver, object_slug: Callable[[str], str]
+) -> JSON:
     if isinstance(raw, str):
         raw = {"target_object": attribute.target_object, "target_record_id": raw}
     if not isinstance(raw, dict):
@@ -159,6 +165,7 @@ def _reference(attribute: Attribute, raw: Any, resolve: RecordResolver) -> JSON:
     target = raw.get("target_object") or attribute.target_object
     if not isinstance(target, str):
         raise invalid(attribute, "Missing target_object.")
+    target = object_slug(target)
     if attribute.target_object and target != attribute.target_object:
         raise invalid(attribute, f'References must point at "{attribute.target_object}".')
     record_id = raw.get("target_record_id")

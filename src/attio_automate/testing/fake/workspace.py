@@ -199,6 +199,7 @@ class Workspace:
             raw,
             resolve_record=self.resolve_record,
             resolve_member=self.member_by_email,
+            object_slug=lambda target: self.get_object(target).slug,
         )
 
     def parse_values(self, container: Container, raw_values: Any) -> dict[str, list[JSON]]:
