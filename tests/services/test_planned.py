@@ -79,9 +79,9 @@ async def test_planned_writes_chain_run_once_and_are_traced(
     (task,) = w.tasks.values()
     assert task.is_completed
     assert task.linked_records[0]["target_record_id"] == lead_id
-    ada_company = w.get_record("people", ada.id).current(
-        w.objects["people"].attribute("company").id
-    )
+    company_attribute = w.objects["people"].attribute("company")
+    assert company_attribute is not None
+    ada_company = w.get_record("people", ada.id).current(company_attribute.id)
     assert ada_company[0]["target_record_id"] == company_id
     # Traced, with the reference as planned.
     traced = result.context.trace.actions if result.context else []
