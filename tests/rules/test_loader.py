@@ -58,7 +58,8 @@ def test_unknown_action_points_at_the_action(registry) -> None:  # type: ignore[
     text = GOOD.replace("action: add_note", "action: add_note_typo")
     assert problems(text, registry) == [
         "r.yaml:10:17: action 'add_note_typo': unknown action 'add_note_typo' (known: "
-        "add_note, add_to_list, create_task, update_record, upsert_record)"
+        "add_note, add_to_list, complete_task, create_task, update_entry, update_record, "
+        "upsert_record)"
     ]
 
 
