@@ -12,13 +12,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
-from attio_automate.actions.targets import summary, target_record, write_values
+from attio_automate.actions.targets import summary, target_record
 from attio_automate.bus.context import ActionContext, RegisterAction
 from attio_automate.bus.hookspecs import hookimpl
-from attio_automate.errors import ActionError
+from attio_automate.services import Record
+from attio_automate.services.activity import attio_time
 
 PLUGIN_NAME = "builtin-actions"
 
@@ -88,79 +89,74 @@ CREATE_TASK_SCHEMA = {
 
 
 async def upsert_record(ctx: ActionContext, params: Mapping[str, Any]) -> Any:
-    obj = params["object"]
-    values = await write_values(ctx.schema, "objects", obj, params["values"])
-    record = await ctx.attio.assert_record(
-        obj, matching_attribute=params["matching_attribute"], values=values
+    record = await ctx.services.contacts.upsert(
+        params["object"], params["matching_attribute"], params["values"]
     )
-    return {"object": obj, **summary("record_id", record, "record_id")}
+    return _record_result(record)
 
 
 async def update_record(ctx: ActionContext, params: Mapping[str, Any]) -> Any:
     obj, record_id = target_record(ctx, params)
-    values = await write_values(ctx.schema, "objects", obj, params["values"])
-    record = await ctx.attio.update_record(
-        obj, record_id, values, overwrite=bool(params.get("overwrite", False))
+    record = await ctx.services.contacts.update(
+        obj, record_id, params["values"], overwrite=bool(params.get("overwrite", False))
     )
-    return {"object": obj, **summary("record_id", record, "record_id")}
+    return _record_result(record)
 
 
 async def add_to_list(ctx: ActionContext, params: Mapping[str, Any]) -> Any:
-    obj, record_id = target_record(ctx, params)
-    lst = params["list"]
-    values = await write_values(ctx.schema, "lists", lst, params.get("entry_values") or {})
-    add = ctx.attio.assert_entry if params.get("once", True) else ctx.attio.create_entry
-    entry = await add(lst, parent_object=obj, parent_record_id=record_id, entry_values=values)
-    return {"list": lst, **summary("entry_id", entry, "entry_id")}
+    entry = await ctx.services.pipeline.add(
+        target_record(ctx, params),
+        params["list"],
+        values=params.get("entry_values") or {},
+        once=bool(params.get("once", True)),
+    )
+    return {"list": params["list"], "entry_id": entry.entry_id}
 
 
 async def update_entry(ctx: ActionContext, params: Mapping[str, Any]) -> Any:
-    lst, entry_id = params["list"], params["entry_id"]
-    values = await write_values(ctx.schema, "lists", lst, params["values"])
-    await ctx.attio.update_entry(
-        lst, entry_id, values, overwrite=bool(params.get("overwrite", False))
+    entry = await ctx.services.pipeline.update(
+        (params["list"], params["entry_id"]),
+        params["values"],
+        overwrite=bool(params.get("overwrite", False)),
     )
-    return {"list": lst, "entry_id": entry_id}
+    return {"list": params["list"], "entry_id": entry.entry_id}
 
 
 async def complete_task(ctx: ActionContext, params: Mapping[str, Any]) -> Any:
-    task = await ctx.attio.update_task(params["task_id"], is_completed=True)
-    return summary("task_id", task, "task_id")
+    task = await ctx.services.activity.complete_task(params["task_id"])
+    return {"task_id": task.task_id}
 
 
 async def add_note(ctx: ActionContext, params: Mapping[str, Any]) -> Any:
-    obj, record_id = target_record(ctx, params)
-    note = await ctx.attio.create_note(
-        parent_object=obj,
-        parent_record_id=record_id,
-        title=params["title"],
-        content=params["content"],
+    note = await ctx.services.activity.note(
+        target_record(ctx, params),
+        params["title"],
+        params["content"],
         format=params.get("format", "markdown"),
     )
-    return summary("note_id", note, "note_id")
+    return {"note_id": note.note_id}
 
 
 async def create_task(ctx: ActionContext, params: Mapping[str, Any]) -> Any:
-    deadline = params.get("deadline")
+    deadline: str | None = params.get("deadline")
     if deadline is None and "deadline_in_days" in params:
         # From the event's time, like now() in templates: the same on a retry.
-        moment = ctx.event.now() + timedelta(days=float(params["deadline_in_days"]))
-        deadline = moment.strftime("%Y-%m-%dT%H:%M:%S.000Z")
-    elif deadline is not None:
-        deadline = _timestamp(str(deadline))
+        deadline = attio_time(ctx.event.now() + timedelta(days=float(params["deadline_in_days"])))
     linked = []
     if params.get("link", True) and (params.get("record_id") or ctx.event.record):
-        obj, record_id = target_record(ctx, params)
-        linked.append({"target_object": obj, "target_record_id": record_id})
-    task = await ctx.attio.create_task(
-        content=params["content"],
-        deadline_at=deadline,
-        linked_records=linked,
-        assignees=[
-            {"workspace_member_email_address": email} for email in params.get("assignees", [])
-        ],
+        linked.append(target_record(ctx, params))
+    task = await ctx.services.activity.task(
+        params["content"], deadline=deadline, linked=linked, assignees=params.get("assignees", [])
     )
-    return summary("task_id", task, "task_id")
+    return {"task_id": task.task_id}
+
+
+def _record_result(record: Record) -> dict[str, Any]:
+    """A short result for traces and later references: the record and its link."""
+    result: dict[str, Any] = {"object": record.object, "record_id": record.record_id}
+    if record.web_url:
+        result["web_url"] = record.web_url
+    return result
 
 
 # -- reconciling interrupted creates ---------------------------------------------------
@@ -206,17 +202,6 @@ async def _find_entry(ctx: ActionContext, params: Mapping[str, Any]) -> Any:
         if ctx.claimed is None or not await ctx.claimed("entry_id", entry_id):
             return {"list": lst, "entry_id": entry_id}
     return None
-
-
-def _timestamp(text: str) -> str:
-    """A date or date-time as Attio's UTC timestamp."""
-    try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        raise ActionError(f"deadline {text!r} is not an ISO 8601 date or date-time") from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
 
 
 @hookimpl

@@ -1,12 +1,10 @@
-"""Helpers actions share: which record to act on, and write values."""
+"""Helpers actions share: which record to act on, and short results."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Literal
+from typing import Any
 
-from attio_automate.attio.schema import SchemaCache
-from attio_automate.attio.values import to_input_values
 from attio_automate.bus.context import ActionContext
 from attio_automate.errors import ActionError
 
@@ -21,20 +19,6 @@ def target_record(ctx: ActionContext, params: Mapping[str, Any]) -> tuple[str, s
     if not obj or not record_id:
         raise ActionError("this event has no record to act on: give 'object' and 'record_id'")
     return str(obj), str(record_id)
-
-
-async def write_values(
-    schema: SchemaCache,
-    target: Literal["objects", "lists"],
-    identifier: str,
-    simple: Mapping[str, Any],
-) -> dict[str, list[Any]]:
-    """Rule-written values (``{"stage": "Lead"}``) as Attio's write arrays."""
-    values: dict[str, list[Any]] = {}
-    for slug, value in simple.items():
-        attribute = await schema.attribute(target, identifier, slug)
-        values[slug] = to_input_values(attribute, value)
-    return values
 
 
 def summary(kind: str, data: Mapping[str, Any], id_key: str) -> dict[str, Any]:

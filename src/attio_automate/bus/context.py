@@ -264,6 +264,11 @@ class ActionContext:
     own_tokens: frozenset[str] = frozenset()
     claimed: Callable[[str, str], Awaitable[bool]] | None = None
 
+    @property
+    def services(self) -> Services:
+        """The services, acting at once: an action is where a plan is carried out."""
+        return Services.over(self.attio, self.schema, self.event.records)
+
     async def could_be_ours(self, field: str, found: Mapping[str, Any]) -> bool:
         """Whether ``found`` (a note, task or entry Attio returned, its id in
         ``found["id"][field]``) can be what this action's interrupted run made:

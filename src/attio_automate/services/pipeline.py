@@ -49,9 +49,15 @@ class Pipeline:
 
     async def move(self, entry: EntryLike, stage: str) -> Entry:
         """Set the entry's stage."""
+        return await self.update(entry, {STAGE: stage})
+
+    async def update(
+        self, entry: EntryLike, values: Mapping[str, Any], *, overwrite: bool = False
+    ) -> Entry:
+        """Change some of an entry's values (``overwrite`` replaces multiselect ones)."""
         lst, entry_id = entry_of(entry)
-        written = await write_values(self.schema, "lists", lst, {STAGE: stage})
-        data = await self.attio.update_entry(lst, entry_id, written)
+        written = await write_values(self.schema, "lists", lst, values)
+        data = await self.attio.update_entry(lst, entry_id, written, overwrite=overwrite)
         await self.records.forget(ENTRY, entry_id)
         return await Entry.of(data, lst, self.schema)
 

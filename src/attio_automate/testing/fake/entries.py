@@ -117,14 +117,4 @@ def entry_attribute_values(
 ) -> list[JSON]:
     """An entry attribute's values, former ones too when ``show_historic``."""
     lst = w.get_list(list_slug)
-    entry = get_entry(w, lst.slug, entry_id)
-    attribute = lst.attribute(attribute_slug)
-    if attribute is None:
-        raise not_found("Attribute", attribute_slug)
-    stored = entry.values.get(attribute.id, [])
-    if not show_historic:
-        stored = [v for v in stored if v["active_until"] is None]
-    return [
-        w.render_value(lst, attribute, {k: v for k, v in value.items() if not k.startswith("_")})
-        for value in stored
-    ]
+    return w.values_of(lst, get_entry(w, lst.slug, entry_id), attribute_slug, show_historic)

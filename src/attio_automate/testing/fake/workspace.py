@@ -429,14 +429,21 @@ class Workspace:
         self, object: str, record_id: str, attribute_slug: str, *, show_historic: bool
     ) -> list[JSON]:
         obj = self.get_object(object)
-        record = self.get_record(obj.slug, record_id)
-        attribute = obj.attribute(attribute_slug)
+        return self.values_of(
+            obj, self.get_record(obj.slug, record_id), attribute_slug, show_historic
+        )
+
+    def values_of(
+        self, container: Container, item: Valued, attribute_slug: str, show_historic: bool
+    ) -> list[JSON]:
+        """An attribute's values on a record or entry (former ones too if asked)."""
+        attribute = container.attribute(attribute_slug)
         if attribute is None:
             raise not_found("Attribute", attribute_slug)
-        stored = record.values.get(attribute.id, [])
+        stored = item.values.get(attribute.id, [])
         if not show_historic:
             stored = [v for v in stored if v["active_until"] is None]
-        return [self.render_value(obj, attribute, _public(v)) for v in stored]
+        return [self.render_value(container, attribute, _public(v)) for v in stored]
 
 
 def _public(stored: JSON) -> JSON:
