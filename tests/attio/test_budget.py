@@ -100,3 +100,20 @@ async def test_steady_lateness_costs_no_pace() -> None:
         await budget.acquire()
         sent.append(clock.monotonic())
     assert (len(sent) - 1) / (sent[-1] - sent[0]) == pytest.approx(9.8, rel=0.01)
+
+
+async def test_a_send_that_went_late_on_the_wire_holds_the_window_back() -> None:
+    # The slot is given on time, but the request's first byte is written
+    # 40 ms later (a busy loop, a new connection): the transport says so,
+    # and the window counts from then.
+    clock = LateClock(late=0.0)
+    budget = GcraBudget(100, clock=clock, window_limit=10, window=1.01)
+    wire = []
+    for n in range(30):
+        sent = await budget.acquire()
+        assert sent is not None
+        if n % 10 == 0:
+            sent.at = clock.monotonic() + 0.04
+        wire.append(sent.at)
+    for first, eleventh in zip(wire, wire[10:], strict=False):
+        assert eleventh - first >= 1.01 - 1e-9

@@ -19,11 +19,23 @@ from typing import Protocol
 from attio_automate.clock import Clock
 
 
+class Sent:
+    """When a request went: first when its slot was given, then (if the
+    transport can tell) when its first byte was written."""
+
+    __slots__ = ("at",)
+
+    def __init__(self, at: float) -> None:
+        self.at = at
+
+
 class Budget(Protocol):
     """One rate-limited kind of request (reads or writes)."""
 
-    async def acquire(self) -> None:
-        """Wait until this caller may send one request, and take that slot."""
+    async def acquire(self) -> Sent | None:
+        """Wait until this caller may send one request, and take that slot;
+        the :class:`Sent` to move to when the request really went, if the
+        budget keeps track of it."""
         ...
 
     async def penalize(self, seconds: float) -> None:
@@ -62,23 +74,27 @@ class GcraBudget:
         # Slots reserved before a 429 must not be used before the penalty ends.
         self._blocked_until = float("-inf")
         self._window = window
-        self._sent: deque[float] = deque(maxlen=window_limit) if window_limit else deque()
+        self._sent: deque[Sent] = deque(maxlen=window_limit) if window_limit else deque()
         self._window_limit = window_limit
 
-    async def acquire(self) -> None:
+    async def acquire(self) -> Sent | None:
         while True:
             now = self._clock.monotonic()
             slot = max(self._next_slot, now, self._blocked_until)
             if self._window_limit and len(self._sent) == self._window_limit:
-                slot = max(slot, self._sent[0] + self._window)
+                # The transport moves a send's time to when it really went
+                # (later, never earlier), so this only ever errs on the safe side.
+                slot = max(slot, self._sent[0].at + self._window)
             self._next_slot = slot + self.interval
             await self._clock.sleep(slot - now)
             woke = self._clock.monotonic()
             # A 429 seen while we slept pushes everyone back, us included.
             if woke >= self._blocked_until:
-                if self._window_limit:
-                    self._sent.append(woke)
-                return
+                if not self._window_limit:
+                    return None
+                sent = Sent(woke)
+                self._sent.append(sent)
+                return sent
 
     async def penalize(self, seconds: float) -> None:
         until = self._clock.monotonic() + max(seconds, 0.0)

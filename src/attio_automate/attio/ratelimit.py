@@ -11,11 +11,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
+from typing import Any
 
 import anyio
 import httpx
 
-from attio_automate.attio.budget import Budget, GcraBudget
+from attio_automate.attio.budget import Budget, GcraBudget, Sent
 from attio_automate.clock import Clock
 
 #: Attio's published limits, requests per second per workspace.
@@ -157,10 +158,12 @@ class RateLimitTransport(httpx.AsyncBaseTransport):
         async with self._turns[read]:
             await self._connections.acquire()
             try:
-                await budget.acquire()
+                sent = await budget.acquire()
             except BaseException:
                 self._connections.release()
                 raise
+        if sent is not None:
+            self._note_when_sent(request, sent)
         try:
             response = await self._inner.handle_async_request(request)
             try:
@@ -176,6 +179,21 @@ class RateLimitTransport(httpx.AsyncBaseTransport):
             wait = retry_after_seconds(response, now=self._clock.time())
             await budget.penalize(self._default_penalty if wait is None else wait)
         return response
+
+    def _note_when_sent(self, request: httpx.Request, sent: Sent) -> None:
+        """Have the connection say when the request's first byte is written:
+        the budget's window then counts the send when it really happened,
+        however late a busy event loop made it."""
+        outer = request.extensions.get("trace")
+        clock = self._clock
+
+        async def trace(name: str, info: dict[str, Any]) -> None:
+            if name.endswith("send_request_headers.started"):
+                sent.at = max(sent.at, clock.monotonic())
+            if outer is not None:
+                await outer(name, info)
+
+        request.extensions["trace"] = trace
 
     async def aclose(self) -> None:
         await self._inner.aclose()

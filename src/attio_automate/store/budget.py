@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable
 
-from attio_automate.attio.budget import Budget
+from attio_automate.attio.budget import Budget, Sent
 from attio_automate.attio.ratelimit import Budgets, RateLimits
 from attio_automate.clock import Clock
 from attio_automate.store.base import Slot, Store
@@ -102,16 +102,17 @@ class StoreBudget:
         #: Slots given up because this runner woke too late for them.
         self.given_up = 0
 
-    async def acquire(self) -> None:
+    async def acquire(self) -> Sent | None:
         for attempt in range(self._max_give_ups + 1):
             start = await self._reserve()
             await self._clock.sleep(start - self._clock.monotonic())
             if self._clock.monotonic() - start <= self._tolerance:
-                return
+                return None
             if attempt < self._max_give_ups:
                 self.given_up += 1
                 if self._on_give_up is not None:
                     self._on_give_up()
+        return None
 
     async def _reserve(self) -> float:
         """Take a slot; return when it starts on the local monotonic clock."""
