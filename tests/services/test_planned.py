@@ -119,3 +119,47 @@ async def test_a_reference_to_an_action_that_did_not_run_fails_clearly(
     assert result.status == "failed"
     assert "refers to the result of 'nowhere'" in (result.reason or "") + str(result.error)
     assert not w.notes
+
+
+def test_a_dry_run_shows_planned_service_writes_and_their_attio_calls(tmp_path: Path) -> None:
+    import json
+
+    from click.testing import CliRunner
+
+    from attio_automate.cli.main import main
+
+    plugin = tmp_path / "welcome.py"
+    plugin.write_text(
+        "from attio_automate import hookimpl\n"
+        "PLUGIN_NAME = 'welcome'\n"
+        "@hookimpl\n"
+        "def handle_event(event):\n"
+        "    company = event.contacts.upsert_company('acme.com', name='Acme')\n"
+        "    event.contacts.link_person_to_company(event.record, company)\n"
+        "    event.activity.note(event.record, 'Welcome', 'Hello')\n"
+    )
+    rules = tmp_path / "rules.yaml"
+    rules.write_text("version: 1\nrules: []\n")
+    event = tmp_path / "event.json"
+    event.write_text(
+        json.dumps(
+            {"event_type": "record.created", "id": {"object_id": "people", "record_id": "p-ada"}}
+        )
+    )
+    record = tmp_path / "record.json"
+    record.write_text(
+        json.dumps({"object": "people", "record_id": "p-ada", "values": {"name": "Ada"}})
+    )
+    args = ["rules", "test", str(rules), "--event", str(event), "--record", str(record)]
+    args += ["--plugin-path", str(plugin), "--no-installed-plugins", "--json"]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    shown = json.loads(result.output)
+    assert [a["action"] for a in shown["actions"]] == ["upsert_record", "update_record", "add_note"]
+    assert all(a["source"] == "welcome" for a in shown["actions"])
+    calls = [(c["method"], c["path"]) for c in shown["calls"]]
+    assert calls == [
+        ("PUT", "/v2/objects/companies/records"),
+        ("PATCH", "/v2/objects/people/records/p-ada"),
+        ("POST", "/v2/notes"),
+    ]
