@@ -311,7 +311,9 @@ def _on_message(
         return
     kind, _, rest = message.partition(":")
     if kind == "stale" and cache is not None:
-        cache.heard(rest.split(","))
+        sender, _, keys = rest.partition(":")
+        if sender != dispatcher.owner:  # this runner's own already forgot them
+            cache.heard(keys.split(","))
         return
     if kind == "schema":
         target, _, identifier = rest.partition(":")

@@ -24,7 +24,7 @@ from tests.web.conftest import (
 )
 from tests.web.test_durability import burst, wait_until
 
-WELCOME = '''
+WELCOME = """
 from attio_automate import Interest, hookimpl
 
 PLUGIN_NAME = "welcome"
@@ -43,7 +43,7 @@ def handle_event(event):
     event.contacts.link_person_to_company(event.record, company)
     task = event.activity.task("Call " + record_id, linked=event.record)
     event.activity.complete_task(task)
-'''
+"""
 
 
 @pytest.mark.slow

@@ -93,7 +93,8 @@ async def forget_what_changed(runner: Runner, events: Sequence[NewEvent]) -> Non
         await cache.invalidate(keys)
         if not cache.shared:
             with contextlib.suppress(Exception):
-                await runner.store.publish("stale:" + ",".join(keys))
+                sender = runner.dispatcher.owner
+                await runner.store.publish(f"stale:{sender}:" + ",".join(keys))
 
 
 async def healthz(request: Request) -> Response:
