@@ -102,3 +102,111 @@ async def test_entry_attribute_values_with_history(http: httpx.AsyncClient) -> N
     assert [v["status"]["title"] for v in current] == ["Qualified"]
     history = (await http.get(path, params={"show_historic": "true"})).json()["data"]
     assert [v["status"]["title"] for v in history] == ["Lead", "Qualified"]
+
+
+TASK = {
+    "content": "Call",
+    "format": "plaintext",
+    "deadline_at": None,
+    "is_completed": False,
+    "linked_records": [],
+    "assignees": [],
+}
+
+
+@pytest.mark.parametrize(
+    ("path", "data", "where"),
+    [
+        (  # Attio requires a filter (null for none)
+            "/webhooks",
+            {
+                "target_url": "https://example.com/h",
+                "subscriptions": [{"event_type": "note.created"}],
+            },
+            "data/subscriptions/0",
+        ),
+        (  # a filter must be {"$and"|"$or": [{field, operator, value}]}
+            "/webhooks",
+            {
+                "target_url": "https://example.com/h",
+                "subscriptions": [{"event_type": "note.created", "filter": {"field": "x"}}],
+            },
+            "data/subscriptions/0/filter",
+        ),
+        ("/tasks", {"content": "Call"}, "(root)"),
+        ("/tasks", {**TASK, "assignees": [{"referenced_actor_id": 7}]}, "data/assignees/0"),
+        (
+            "/notes",
+            {
+                "parent_object": "people",
+                "parent_record_id": "x",
+                "title": "t",
+                "format": "html",
+                "content": "c",
+            },
+            "data/format",
+        ),
+    ],
+)
+async def test_bodies_attio_would_refuse_are_refused(
+    http: httpx.AsyncClient, fake_attio: FakeAttio, path: str, data: dict[str, object], where: str
+) -> None:
+    answer = await http.post(path, json={"data": data})
+    assert answer.status_code == 400, answer.text
+    error = answer.json()
+    assert error["code"] == "validation_type"
+    assert where in error["message"] or where == "(root)"
+    assert not fake_attio.webhooks.webhooks
+    assert not fake_attio.workspace.tasks
+    assert not fake_attio.workspace.notes
+
+
+async def test_deleting_entries_and_notes_says_so_in_events(
+    http: httpx.AsyncClient, fake_attio: FakeAttio
+) -> None:
+    events: list[dict[str, object]] = []
+    fake_attio.workspace.listeners.append(events.append)
+    record_id = await person(http)
+    body = {"parent_object": "people", "parent_record_id": record_id, "entry_values": {}}
+    first = (await http.post("/lists/sales/entries", json={"data": body})).json()["data"]
+    assert (await http.delete(f"/lists/sales/entries/{first['id']['entry_id']}")).status_code == 200
+    second = (await http.post("/lists/sales/entries", json={"data": body})).json()["data"]
+    note = await http.post(
+        "/notes",
+        json={
+            "data": {
+                "parent_object": "people",
+                "parent_record_id": record_id,
+                "title": "t",
+                "format": "plaintext",
+                "content": "c",
+            }
+        },
+    )
+    note_id = note.json()["data"]["id"]["note_id"]
+    assert (await http.delete(f"/notes/{note_id}")).status_code == 200
+    assert (await http.get(f"/notes/{note_id}")).status_code == 404
+    # Deleting the record removes its entries, each with its own event.
+    assert (await http.delete(f"/objects/people/records/{record_id}")).status_code == 200
+    deleted = [
+        (e["event_type"], e["id"].get("entry_id") or e["id"].get("note_id"))  # type: ignore[union-attr]
+        for e in events
+        if str(e["event_type"]).endswith(".deleted")
+    ]
+    assert deleted == [
+        ("list-entry.deleted", first["id"]["entry_id"]),
+        ("note.deleted", note_id),
+        ("list-entry.deleted", second["id"]["entry_id"]),
+        ("record.deleted", None),
+    ]
+
+
+async def test_members_by_id_self_and_list_creators(http: httpx.AsyncClient) -> None:
+    members = (await http.get("/workspace_members")).json()["data"]
+    member_id = members[0]["id"]["workspace_member_id"]
+    one = await http.get(f"/workspace_members/{member_id}")
+    assert one.json()["data"] == members[0]
+    assert (await http.get("/workspace_members/nobody")).status_code == 404
+    assert (await http.get("/self")).json()["token_level"] == "workspace"
+    sales = (await http.get("/lists/sales")).json()["data"]
+    assert sales["created_by_actor"] == {"type": "workspace-member", "id": member_id}

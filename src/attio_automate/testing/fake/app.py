@@ -12,6 +12,7 @@ import inspect
 import json
 import time
 from collections.abc import Callable
+from typing import Any
 
 import anyio
 import httpx
@@ -21,6 +22,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from attio_automate.attio.ratelimit import is_read_request
+from attio_automate.testing.contract import AttioSpec, ContractError
 from attio_automate.testing.fake.endpoints import Endpoints, Handler
 from attio_automate.testing.fake.limits import Fault, WindowLimiter
 from attio_automate.testing.fake.model import JSON, FakeAttioError
@@ -55,6 +57,8 @@ class FakeAttio:
         #: Webhook registrations and deliveries; run ``webhooks.run()`` to send them.
         self.webhooks = WebhookHub(self.workspace, clock=clock)
         self.endpoints = Endpoints(self.workspace, self.webhooks, clock=clock)
+        #: Attio's description: request bodies that do not fit it are refused.
+        self.spec = AttioSpec.load()
         self.app = Starlette(
             routes=self._routes(),
             exception_handlers={404: self._not_routed, 405: self._not_routed},
@@ -127,6 +131,8 @@ class FakeAttio:
                         400, "validation_type", "Body is not valid JSON."
                     ) from None
             await self._gate(request, path, kind, received)
+            if entry["body"] is not None:
+                self._check_shape(request.method, path, entry["body"])
             result = handler(request, entry["body"])
             status, body = 200, (await result) if inspect.isawaitable(result) else result
             headers: dict[str, str] = {}
@@ -156,6 +162,17 @@ class FakeAttio:
                 )
         if not self.limiter.admit(kind, now):
             raise FakeAttioError(429, "rate_limit_exceeded", "Rate limit exceeded, please retry.")
+
+    def _check_shape(self, method: str, path: str, body: Any) -> None:
+        """Refuse a body Attio's description says it would refuse, as Attio
+        does: 400 ``validation_type`` naming what is wrong."""
+        try:
+            self.spec.check_request_shape(method, path, body)
+        except ContractError as error:
+            problems = str(error).split("\n", 1)[-1].strip()
+            raise FakeAttioError(
+                400, "validation_type", f"Body payload validation error: {problems}"
+            ) from None
 
     async def _not_routed(self, request: Request, exc: Exception) -> Response:
         """Attio answers unknown paths and methods in its JSON error shape too."""

@@ -92,10 +92,11 @@ class Endpoints:
                 self._entry,
             ),
             route("/v2/notes", ["GET", "POST"], self._notes),
-            route("/v2/notes/{note_id}", ["GET"], self._note),
+            route("/v2/notes/{note_id}", ["GET", "DELETE"], self._note),
             route("/v2/tasks", ["GET", "POST"], self._tasks),
             route("/v2/tasks/{task_id}", ["GET", "PATCH", "DELETE"], self._task),
             route("/v2/workspace_members", ["GET"], lambda r, b: _ok(views.members_view(w))),
+            route("/v2/workspace_members/{workspace_member_id}", ["GET"], self._member),
             route("/v2/webhooks", ["GET", "POST"], self._webhooks),
             route("/v2/webhooks/{webhook_id}", ["GET", "PATCH", "DELETE"], self._webhook),
         ]
@@ -222,7 +223,7 @@ class Endpoints:
             return _ok(w.render_entry(entries.get_entry(w, lst, entry_id)))
         if request.method == "DELETE":
             entry = entries.get_entry(w, lst, entry_id)
-            del w.entries[w.get_list(lst).slug][entry.id]
+            w.delete_entry(w.get_list(lst), entry.id, actor=_actor(w, request))
             return {}
         mode = "append" if request.method == "PATCH" else "replace"
         entry = entries.update_entry(
@@ -251,10 +252,21 @@ class Endpoints:
         return _ok(_page(notes, request))
 
     async def _note(self, request: Request, body: Any) -> Any:
-        note = self.workspace.notes.get(request.path_params["note_id"])
+        w = self.workspace
+        note = w.notes.get(request.path_params["note_id"])
         if note is None:
             raise not_found("Note", request.path_params["note_id"])
-        return _ok(activities.render_note(self.workspace, note))
+        if request.method == "DELETE":
+            del w.notes[note.id]
+            parent = w.get_object(note.parent_object)
+            ids = {
+                "note_id": note.id,
+                "parent_object_id": parent.id,
+                "parent_record_id": note.parent_record_id,
+            }
+            w.emit("note.deleted", ids, _actor(w, request))
+            return {}
+        return _ok(activities.render_note(w, note))
 
     async def _tasks(self, request: Request, body: Any) -> Any:
         w = self.workspace
@@ -291,6 +303,13 @@ class Endpoints:
         else:
             task = activities.get_task(w, task_id)
         return _ok(activities.render_task(w, task))
+
+    async def _member(self, request: Request, body: Any) -> Any:
+        member_id = request.path_params["workspace_member_id"]
+        for member in views.members_view(self.workspace):
+            if member["id"]["workspace_member_id"] == member_id:
+                return _ok(member)
+        raise not_found("Workspace member", member_id)
 
     async def _webhooks(self, request: Request, body: Any) -> Any:
         hub = self.webhooks

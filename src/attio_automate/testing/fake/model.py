@@ -195,3 +195,4 @@ class Member:
     last_name: str
     email_address: str
     access_level: str = "admin"
+    created_at: str = ""

@@ -24,7 +24,11 @@ def list_view(workspace: Workspace, lst: List) -> JSON:
         "parent_object": [lst.parent_object],
         "workspace_access": "full-access",
         "workspace_member_access": [],
-        "created_by_actor": {"type": "system", "id": None},
+        # Lists are made by someone: the workspace's first member, here.
+        "created_by_actor": {
+            "type": "workspace-member",
+            "id": next(iter(workspace.members), None),
+        },
         "created_at": lst.created_at,
     }
 
@@ -89,7 +93,7 @@ def members_view(workspace: Workspace) -> list[JSON]:
             "last_name": member.last_name,
             "avatar_url": None,
             "email_address": member.email_address,
-            "created_at": workspace.now(),
+            "created_at": member.created_at or workspace.now(),
             "access_level": member.access_level,
         }
         for member in workspace.members.values()
@@ -114,4 +118,6 @@ def self_view(workspace: Workspace, issued_at: float) -> JSON:
         "workspace_name": workspace.name,
         "workspace_slug": workspace.slug,
         "workspace_logo_url": None,
+        # Newer than the vendored description: what kind of token this is.
+        "token_level": "workspace",
     }

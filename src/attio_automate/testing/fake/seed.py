@@ -105,6 +105,12 @@ def seed_standard(workspace: Workspace) -> Workspace:
         ("Ada", "Lovelace", "ada@fake-attio.test"),
         ("Grace", "Hopper", "grace@fake-attio.test"),
     ):
-        member = Member(id=new_id(), first_name=first, last_name=last, email_address=email)
+        member = Member(
+            id=new_id(),
+            first_name=first,
+            last_name=last,
+            email_address=email,
+            created_at=workspace.now(),
+        )
         workspace.members[member.id] = member
     return workspace

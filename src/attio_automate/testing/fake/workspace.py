@@ -404,8 +404,20 @@ class Workspace:
         for lst in self.lists.values():
             for entry_id, entry in list(self.entries[lst.slug].items()):
                 if entry.parent_record_id == record_id:
-                    del self.entries[lst.slug][entry_id]
+                    self.delete_entry(lst, entry_id, actor=actor)
         self.emit("record.deleted", {"object_id": obj.id, "record_id": record_id}, actor)
+
+    def delete_entry(self, lst: List, entry_id: str, *, actor: JSON | None = None) -> None:
+        """Remove an entry (also when its record goes), with Attio's event."""
+        entry = self.entries[lst.slug].pop(entry_id)
+        parent = self.get_object(entry.parent_object)
+        ids = {
+            "list_id": lst.id,
+            "entry_id": entry_id,
+            "parent_object_id": parent.id,
+            "parent_record_id": entry.parent_record_id,
+        }
+        self.emit("list-entry.deleted", ids, actor)
 
     def query(self, container: Container, items: Iterable[V], body: Any) -> list[V]:
         if not isinstance(body, dict):
