@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from typing import Any
 
 import httpx
 import pytest
@@ -104,7 +105,7 @@ async def test_entry_attribute_values_with_history(http: httpx.AsyncClient) -> N
     assert [v["status"]["title"] for v in history] == ["Lead", "Qualified"]
 
 
-TASK = {
+TASK: dict[str, Any] = {
     "content": "Call",
     "format": "plaintext",
     "deadline_at": None,
@@ -164,7 +165,7 @@ async def test_bodies_attio_would_refuse_are_refused(
 async def test_deleting_entries_and_notes_says_so_in_events(
     http: httpx.AsyncClient, fake_attio: FakeAttio
 ) -> None:
-    events: list[dict[str, object]] = []
+    events: list[dict[str, Any]] = []
     fake_attio.workspace.listeners.append(events.append)
     record_id = await person(http)
     body = {"parent_object": "people", "parent_record_id": record_id, "entry_values": {}}
@@ -189,7 +190,7 @@ async def test_deleting_entries_and_notes_says_so_in_events(
     # Deleting the record removes its entries, each with its own event.
     assert (await http.delete(f"/objects/people/records/{record_id}")).status_code == 200
     deleted = [
-        (e["event_type"], e["id"].get("entry_id") or e["id"].get("note_id"))  # type: ignore[union-attr]
+        (e["event_type"], e["id"].get("entry_id") or e["id"].get("note_id"))
         for e in events
         if str(e["event_type"]).endswith(".deleted")
     ]
