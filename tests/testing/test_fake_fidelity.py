@@ -211,3 +211,58 @@ async def test_members_by_id_self_and_list_creators(http: httpx.AsyncClient) -> 
     assert (await http.get("/self")).json()["token_level"] == "workspace"
     sales = (await http.get("/lists/sales")).json()["data"]
     assert sales["created_by_actor"] == {"type": "workspace-member", "id": member_id}
+
+
+async def test_records_filter_by_record_id_and_entries_by_path(http: httpx.AsyncClient) -> None:
+    ids = []
+    for n in range(3):
+        answer = await http.post(
+            "/objects/people/records",
+            json={"data": {"values": {"email_addresses": [f"p{n}@example.com"]}}},
+        )
+        ids.append(answer.json()["data"]["id"]["record_id"])
+    query = {"filter": {"record_id": {"$in": ids[:2]}}}
+    found = (await http.post("/objects/people/records/query", json=query)).json()["data"]
+    assert sorted(r["id"]["record_id"] for r in found) == sorted(ids[:2])
+    one = {"filter": {"record_id": ids[2]}}
+    found = (await http.post("/objects/people/records/query", json=one)).json()["data"]
+    assert [r["id"]["record_id"] for r in found] == [ids[2]]
+    for record_id in ids:
+        body = {"parent_object": "people", "parent_record_id": record_id, "entry_values": {}}
+        await http.post("/lists/sales/entries", json={"data": body})
+    by_parent = {
+        "filter": {
+            "path": [["sales", "parent_record"], ["people", "email_addresses"]],
+            "constraints": {"email_address": "p1@example.com"},
+        }
+    }
+    found = (await http.post("/lists/sales/entries/query", json=by_parent)).json()["data"]
+    assert [e["parent_record_id"] for e in found] == [ids[1]]
+    bad = {"filter": {"path": [["sales"]], "constraints": {}}}
+    answer = await http.post("/lists/sales/entries/query", json=bad)
+    assert answer.status_code == 400
+    assert answer.json()["code"] == "filter_error"
+
+
+async def test_tasks_are_listed_by_completion_assignee_and_sorted(
+    http: httpx.AsyncClient,
+) -> None:
+    members = (await http.get("/workspace_members")).json()["data"]
+    ada = members[0]["email_address"]
+    made = []
+    for n, assignees in enumerate(([{"workspace_member_email_address": ada}], [], [])):
+        task = {**TASK, "content": f"t{n}", "assignees": assignees, "is_completed": n == 2}
+        made.append((await http.post("/tasks", json={"data": task})).json()["data"])
+
+    async def contents(**params: str) -> list[str]:
+        found = (await http.get("/tasks", params=params)).json()["data"]
+        return [t["content_plaintext"] for t in found]
+
+    assert await contents() == ["t0", "t1", "t2"]
+    assert await contents(sort="created_at:desc") == ["t2", "t1", "t0"]
+    assert await contents(is_completed="true") == ["t2"]
+    assert await contents(is_completed="false") == ["t0", "t1"]
+    assert await contents(assignee=ada) == ["t0"]
+    member_id = members[0]["id"]["workspace_member_id"]
+    assert await contents(assignee=member_id) == ["t0"]
+    assert (await http.get("/tasks", params={"sort": "title"})).status_code == 400

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -177,6 +178,39 @@ def _deadline(deadline: Any) -> str | None:
             400, "validation_type", f'deadline_at "{deadline}" is not a timestamp.'
         ) from None
     return str(deadline)
+
+
+def find_tasks(w: Workspace, params: Mapping[str, str]) -> list[Task]:
+    """``GET /v2/tasks``: by linked object or record, assignee (email or
+    member id), completion; oldest first unless ``sort=created_at:desc``."""
+    linked_object = params.get("linked_object")
+    object_id = w.get_object(linked_object).id if linked_object else None
+    linked_record = params.get("linked_record_id")
+    completed = params.get("is_completed")
+    if completed not in (None, "true", "false"):
+        raise FakeAttioError(400, "validation_type", "is_completed must be true or false.")
+    sort = params.get("sort", "created_at:asc")
+    if sort not in ("created_at:asc", "created_at:desc"):
+        raise FakeAttioError(
+            400, "validation_type", "sort must be created_at:asc or created_at:desc."
+        )
+    assignee = params.get("assignee")
+    member = w.member_by_email(assignee) if assignee and "@" in assignee else assignee
+
+    def wanted(task: Task) -> bool:
+        links = task.linked_records
+        if object_id is not None and not any(r["target_object_id"] == object_id for r in links):
+            return False
+        if linked_record is not None and not any(
+            r["target_record_id"] == linked_record for r in links
+        ):
+            return False
+        if completed is not None and task.is_completed != (completed == "true"):
+            return False
+        return assignee is None or any(a["referenced_actor_id"] == member for a in task.assignees)
+
+    found = sorted((t for t in w.tasks.values() if wanted(t)), key=lambda t: t.created_at)
+    return found[::-1] if sort == "created_at:desc" else found
 
 
 def render_task(w: Workspace, task: Task) -> JSON:

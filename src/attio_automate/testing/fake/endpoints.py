@@ -276,22 +276,8 @@ class Endpoints:
                     w, activities.create_task(w, _data(body), actor=_actor(w, request))
                 )
             )
-        linked_object = request.query_params.get("linked_object")
-        linked_record = request.query_params.get("linked_record_id")
-        object_id = w.get_object(linked_object).id if linked_object else None
-        tasks = [
-            activities.render_task(w, t)
-            for t in w.tasks.values()
-            if (
-                object_id is None
-                or any(r["target_object_id"] == object_id for r in t.linked_records)
-            )
-            and (
-                linked_record is None
-                or any(r["target_record_id"] == linked_record for r in t.linked_records)
-            )
-        ]
-        return _ok(_page(tasks, request))
+        found = activities.find_tasks(w, request.query_params)
+        return _ok(_page([activities.render_task(w, t) for t in found], request))
 
     async def _task(self, request: Request, body: Any) -> Any:
         w, task_id = self.workspace, request.path_params["task_id"]

@@ -19,6 +19,12 @@ V = TypeVar("V", bound=Valued)
 
 #: Renders a stored value into its read form (choices expanded).
 Render = Callable[[JSON], JSON]
+#: Follows an attribute of an item (a record reference, or an entry's
+#: ``parent_record``) to the items it points at, each with its container
+#: and renderer.
+Follow = Callable[[Valued, Container, str], list[tuple[Valued, Container, Render]]]
+#: The keys that filter by an item's own id.
+_IDS = ("record_id", "entry_id")
 
 _OPERATORS = {
     "$eq",
@@ -45,19 +51,32 @@ def primary(value: JSON) -> Any:
     return found.get("title") if isinstance(found, dict) else found
 
 
-def matches(item: Valued, container: Container, condition: Any, render: Render) -> bool:
-    """Whether ``item`` satisfies the filter ``condition``."""
+def matches(
+    item: Valued,
+    container: Container,
+    condition: Any,
+    render: Render,
+    follow: Follow | None = None,
+) -> bool:
+    """Whether ``item`` satisfies the filter ``condition`` (``follow`` lets
+    ``path`` filters reach the records an item points at)."""
     if not isinstance(condition, dict):
         raise filter_error("A filter must be an object.")
+    if "path" in condition:
+        return _path_matches(item, container, condition, follow)
     for key, sub in condition.items():
         if key == "$and" or key == "$or":
             if not isinstance(sub, list):
                 raise filter_error(f"{key} takes a list of filters.")
-            results = (matches(item, container, part, render) for part in sub)
+            results = (matches(item, container, part, render, follow) for part in sub)
             if not (all(results) if key == "$and" else any(results)):
                 return False
         elif key == "$not":
-            if matches(item, container, sub, render):
+            if matches(item, container, sub, render, follow):
+                return False
+        elif key in _IDS:
+            # The item's own id: shorthand, $eq or $in.
+            if not _attribute_matches([{"attribute_type": "text", "value": item.id}], sub):
                 return False
         elif key.startswith("$"):
             raise filter_error(f'Unknown filter operator "{key}".')
@@ -68,6 +87,55 @@ def matches(item: Valued, container: Container, condition: Any, render: Render) 
             values = [render(v) for v in item.current(attribute.id)]
             if not _attribute_matches(values, sub):
                 return False
+    return True
+
+
+def _path_matches(
+    item: Valued, container: Container, condition: JSON, follow: Follow | None
+) -> bool:
+    """``{"path": [[slug, attribute], ...], "constraints": {...}}``: follow
+    each attribute from the item, then hold the constraints against the last
+    attribute's values on whatever was reached."""
+    path, constraints = condition.get("path"), condition.get("constraints")
+    steps = path if isinstance(path, list) else []
+    if (
+        not steps
+        or not all(
+            isinstance(step, list) and len(step) == 2 and all(isinstance(p, str) for p in step)
+            for step in steps
+        )
+        or not isinstance(constraints, dict)
+        or set(condition) != {"path", "constraints"}
+    ):
+        raise filter_error(
+            'A path filter is {"path": [[slug, attribute], ...], "constraints": {...}}.'
+        )
+    if follow is None:
+        raise filter_error("path filters are not supported here.")
+    reached: list[tuple[Valued, Container, Render]] = [(item, container, lambda v: v)]
+    for slug, attribute in steps[:-1]:
+        reached = [
+            found
+            for current, where, _ in reached
+            if _named(where, slug)
+            for found in follow(current, where, attribute)
+        ]
+    slug, attribute_slug = steps[-1]
+    for current, where, render in reached:
+        if not _named(where, slug):
+            continue
+        attribute = where.attribute(attribute_slug)
+        if attribute is None:
+            raise filter_error(f'Unknown attribute slug "{attribute_slug}" in path.')
+        values = [render(v) for v in current.current(attribute.id)]
+        if _attribute_matches(values, constraints):
+            return True
+    return False
+
+
+def _named(container: Container, slug: str) -> bool:
+    if container.slug != slug and container.id != slug:
+        raise filter_error(f'The path names "{slug}" where it reaches "{container.slug}".')
     return True
 
 

@@ -31,6 +31,7 @@ from attio_automate.testing.fake.model import (
     timestamp,
     whole_number,
 )
+from attio_automate.testing.fake.query import Render
 
 WriteMode = str  # "create" | "append" | "replace"
 V = TypeVar("V", bound=Valued)
@@ -423,19 +424,47 @@ class Workspace:
         if not isinstance(body, dict):
             raise query.filter_error("The body must be an object.")
         render = self._renderer(container)
-        if body.get("filter"):
+        condition = body.get("filter")
+        if condition:
             # Check the filter once against an empty item: a bad filter is an
             # error even when there is nothing to match.
-            query.matches(Valued(id="", created_at=""), container, body["filter"], render)
+            empty = Valued(id="", created_at="")
+            query.matches(empty, container, condition, render, self._follow)
         selected = [
             item
             for item in items
-            if not body.get("filter") or query.matches(item, container, body["filter"], render)
+            if not condition or query.matches(item, container, condition, render, self._follow)
         ]
         selected = query.sort_items(selected, container, body.get("sorts"), render)
         limit = whole_number(body.get("limit", 500), "limit")
         offset = whole_number(body.get("offset", 0), "offset")
         return selected[offset : offset + limit]
+
+    def _follow(
+        self, item: Valued, container: Container, attribute_slug: str
+    ) -> list[tuple[Valued, Container, Render]]:
+        """What an attribute of ``item`` points at: an entry's parent record,
+        or the records a record reference names."""
+        if attribute_slug == "parent_record" and isinstance(container, List):
+            if not isinstance(item, Entry):
+                return []  # the empty item a filter is first checked against
+            obj = self.get_object(item.parent_object)
+            record = self.records[obj.slug].get(item.parent_record_id)
+            if record is None:
+                return []
+            return [(record, obj, self._renderer(obj))]
+        attribute = container.attribute(attribute_slug)
+        if attribute is None:
+            raise query.filter_error(f'Unknown attribute slug "{attribute_slug}" in path.')
+        if attribute.type != "record-reference":
+            raise query.filter_error(f'"{attribute_slug}" does not point at records.')
+        reached: list[tuple[Valued, Container, Render]] = []
+        for value in item.current(attribute.id):
+            obj = self.get_object(str(value.get("target_object")))
+            record = self.records[obj.slug].get(str(value.get("target_record_id")))
+            if record is not None:
+                reached.append((record, obj, self._renderer(obj)))
+        return reached
 
     def attribute_values(
         self, object: str, record_id: str, attribute_slug: str, *, show_historic: bool
