@@ -266,3 +266,39 @@ async def test_tasks_are_listed_by_completion_assignee_and_sorted(
     member_id = members[0]["id"]["workspace_member_id"]
     assert await contents(assignee=member_id) == ["t0"]
     assert (await http.get("/tasks", params={"sort": "title"})).status_code == 400
+
+
+async def test_records_are_searched_by_name_email_and_domain(http: httpx.AsyncClient) -> None:
+    from attio_automate.testing.contract import AttioSpec
+
+    await http.post(
+        "/objects/people/records",
+        json={
+            "data": {"values": {"name": "Ada Lovelace", "email_addresses": ["ada@engines.example"]}}
+        },
+    )
+    await http.post(
+        "/objects/companies/records",
+        json={"data": {"values": {"name": "Engines", "domains": ["engines.example"]}}},
+    )
+    body = {
+        "query": "engines",
+        "objects": ["people", "companies"],
+        "request_as": {"type": "workspace"},
+    }
+    answer = await http.post("/objects/records/search", json=body)
+    assert answer.status_code == 200, answer.text
+    AttioSpec.load().check_response("POST", "/v2/objects/records/search", 200, answer.json())
+    found = answer.json()["data"]
+    assert [(r["object_slug"], r["record_text"]) for r in found] == [
+        ("people", "Ada Lovelace"),
+        ("companies", "Engines"),
+    ]
+    assert found[0]["email_addresses"] == ["ada@engines.example"]
+    assert found[1]["domains"] == ["engines.example"]
+    only_people = await http.post(
+        "/objects/records/search", json={**body, "query": "lovelace", "objects": ["people"]}
+    )
+    assert len(only_people.json()["data"]) == 1
+    no_request_as = {"query": "x", "objects": ["people"]}
+    assert (await http.post("/objects/records/search", json=no_request_as)).status_code == 400

@@ -11,7 +11,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.routing import Route
 
-from attio_automate.testing.fake import activities, entries
+from attio_automate.testing.fake import activities, entries, search
 from attio_automate.testing.fake import schema_views as views
 from attio_automate.testing.fake.model import JSON, FakeAttioError, not_found, whole_number
 from attio_automate.testing.fake.webhooks import WebhookHub
@@ -63,6 +63,11 @@ class Endpoints:
             ),
             route(
                 "/v2/{target}/{identifier}/attributes/{attribute}/options", ["GET"], self._choices
+            ),
+            route(
+                "/v2/objects/records/search",
+                ["POST"],
+                lambda r, b: _ok(search.search(w, b)),
             ),
             route("/v2/objects/{object}/records/query", ["POST"], self._query_records),
             route("/v2/objects/{object}/records", ["POST", "PUT"], self._write_record),
