@@ -302,3 +302,86 @@ async def test_records_are_searched_by_name_email_and_domain(http: httpx.AsyncCl
     assert len(only_people.json()["data"]) == 1
     no_request_as = {"query": "x", "objects": ["people"]}
     assert (await http.post("/objects/records/search", json=no_request_as)).status_code == 400
+
+
+async def test_the_schema_can_be_changed_as_in_attio(
+    http: httpx.AsyncClient, fake_attio: FakeAttio
+) -> None:
+    events: list[dict[str, Any]] = []
+    fake_attio.workspace.listeners.append(events.append)
+    made = await http.post(
+        "/objects",
+        json={
+            "data": {"api_slug": "projects", "singular_noun": "Project", "plural_noun": "Projects"}
+        },
+    )
+    assert made.status_code == 200, made.text
+    again = await http.post(
+        "/objects",
+        json={"data": {"api_slug": "projects", "singular_noun": "P", "plural_noun": "Ps"}},
+    )
+    assert again.status_code == 409
+    assert again.json()["code"] == "slug_conflict"
+    renamed = await http.patch("/objects/projects", json={"data": {"plural_noun": "Initiatives"}})
+    assert renamed.json()["data"]["plural_noun"] == "Initiatives"
+    attribute = {
+        "title": "Phase",
+        "description": "Where it is",
+        "api_slug": "phase",
+        "type": "status",
+        "is_required": False,
+        "is_unique": False,
+        "is_multiselect": False,
+        "config": {},
+    }
+    created = await http.post("/objects/projects/attributes", json={"data": attribute})
+    assert created.status_code == 200, created.text
+    assert created.json()["data"]["description"] == "Where it is"
+    incomplete = await http.post(
+        "/objects/projects/attributes", json={"data": {"title": "x", "api_slug": "x"}}
+    )
+    assert incomplete.status_code == 400
+    for title in ("Planned", "Running"):
+        status = await http.post(
+            "/objects/projects/attributes/phase/statuses", json={"data": {"title": title}}
+        )
+        assert status.status_code == 200, status.text
+    duplicate = await http.post(
+        "/objects/projects/attributes/phase/statuses", json={"data": {"title": "planned"}}
+    )
+    assert duplicate.status_code == 409
+    archived = await http.patch(
+        "/objects/projects/attributes/phase/statuses/Running",
+        json={"data": {"is_archived": True}},
+    )
+    assert archived.json()["data"]["is_archived"] is True
+    statuses = (await http.get("/objects/projects/attributes/phase/statuses")).json()["data"]
+    assert [(s["title"], s["is_archived"]) for s in statuses] == [
+        ("Planned", False),
+        ("Running", True),
+    ]
+    # Records take the new attribute's statuses at once.
+    record = await http.post(
+        "/objects/projects/records", json={"data": {"values": {"phase": "Planned"}}}
+    )
+    assert record.json()["data"]["values"]["phase"][0]["status"]["title"] == "Planned"
+    select = {**attribute, "api_slug": "size", "title": "Size", "type": "select"}
+    await http.post("/lists/sales/attributes", json={"data": select})
+    option = await http.post(
+        "/lists/sales/attributes/size/options", json={"data": {"title": "Big"}}
+    )
+    option_id = option.json()["data"]["id"]["option_id"]
+    retitled = await http.patch(
+        f"/lists/sales/attributes/size/options/{option_id}", json={"data": {"title": "Huge"}}
+    )
+    assert retitled.json()["data"]["title"] == "Huge"
+    patched = await http.patch(
+        "/lists/sales/attributes/size", json={"data": {"title": "Deal size"}}
+    )
+    assert patched.json()["data"]["title"] == "Deal size"
+    assert [e["event_type"] for e in events] == [
+        "object-attribute.created",
+        "record.created",
+        "list-attribute.created",
+        "list-attribute.updated",
+    ]

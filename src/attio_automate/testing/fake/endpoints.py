@@ -11,9 +11,16 @@ from typing import Any
 from starlette.requests import Request
 from starlette.routing import Route
 
-from attio_automate.testing.fake import activities, entries, search
+from attio_automate.testing.fake import activities, entries, schema_writes, search
 from attio_automate.testing.fake import schema_views as views
-from attio_automate.testing.fake.model import JSON, FakeAttioError, not_found, whole_number
+from attio_automate.testing.fake.model import (
+    JSON,
+    Attribute,
+    Container,
+    FakeAttioError,
+    not_found,
+    whole_number,
+)
 from attio_automate.testing.fake.webhooks import WebhookHub
 from attio_automate.testing.fake.workspace import Workspace
 
@@ -36,16 +43,8 @@ class Endpoints:
         w = self.workspace
         return [
             route("/v2/self", ["GET"], self._self),
-            route(
-                "/v2/objects",
-                ["GET"],
-                lambda r, b: _ok([views.object_view(w, o) for o in w.objects.values()]),
-            ),
-            route(
-                "/v2/objects/{object}",
-                ["GET"],
-                lambda r, b: _ok(views.object_view(w, w.get_object(r.path_params["object"]))),
-            ),
+            route("/v2/objects", ["GET", "POST"], self._objects),
+            route("/v2/objects/{object}", ["GET", "PATCH"], self._object),
             route(
                 "/v2/lists",
                 ["GET"],
@@ -56,13 +55,31 @@ class Endpoints:
                 ["GET"],
                 lambda r, b: _ok(views.list_view(w, w.get_list(r.path_params["list"]))),
             ),
-            route("/v2/{target}/{identifier}/attributes", ["GET"], self._attributes),
-            route("/v2/{target}/{identifier}/attributes/{attribute}", ["GET"], self._attribute),
+            route("/v2/{target}/{identifier}/attributes", ["GET", "POST"], self._attributes),
             route(
-                "/v2/{target}/{identifier}/attributes/{attribute}/statuses", ["GET"], self._choices
+                "/v2/{target}/{identifier}/attributes/{attribute}",
+                ["GET", "PATCH"],
+                self._attribute,
             ),
             route(
-                "/v2/{target}/{identifier}/attributes/{attribute}/options", ["GET"], self._choices
+                "/v2/{target}/{identifier}/attributes/{attribute}/statuses",
+                ["GET", "POST"],
+                self._choices,
+            ),
+            route(
+                "/v2/{target}/{identifier}/attributes/{attribute}/options",
+                ["GET", "POST"],
+                self._choices,
+            ),
+            route(
+                "/v2/{target}/{identifier}/attributes/{attribute}/statuses/{choice}",
+                ["PATCH"],
+                self._choice,
+            ),
+            route(
+                "/v2/{target}/{identifier}/attributes/{attribute}/options/{choice}",
+                ["PATCH"],
+                self._choice,
             ),
             route(
                 "/v2/objects/records/search",
@@ -112,25 +129,63 @@ class Endpoints:
     async def _attributes(self, request: Request, body: Any) -> Any:
         w = self.workspace
         container = w.container(request.path_params["target"], request.path_params["identifier"])
+        if request.method == "POST":
+            attribute = schema_writes.create_attribute(
+                w, container, _data(body), actor=_actor(w, request)
+            )
+            return _ok(views.attribute_view(w, container, attribute))
         items = [views.attribute_view(w, container, a) for a in container.attributes.values()]
         return _ok(_page(items, request))
+
+    async def _objects(self, request: Request, body: Any) -> Any:
+        w = self.workspace
+        if request.method == "POST":
+            return _ok(views.object_view(w, schema_writes.create_object(w, _data(body))))
+        return _ok([views.object_view(w, o) for o in w.objects.values()])
+
+    async def _object(self, request: Request, body: Any) -> Any:
+        w, identifier = self.workspace, request.path_params["object"]
+        if request.method == "PATCH":
+            obj = schema_writes.update_object(w, identifier, _data(body))
+        else:
+            obj = w.get_object(identifier)
+        return _ok(views.object_view(w, obj))
 
     async def _attribute(self, request: Request, body: Any) -> Any:
         w = self.workspace
         container = w.container(request.path_params["target"], request.path_params["identifier"])
-        attribute = container.attribute(request.path_params["attribute"])
-        if attribute is None:
-            raise not_found("Attribute", request.path_params["attribute"])
-        return _ok(views.attribute_view(w, container, attribute))
+        identifier = request.path_params["attribute"]
+        if request.method == "PATCH":
+            attribute = schema_writes.update_attribute(
+                w, container, identifier, _data(body), actor=_actor(w, request)
+            )
+            return _ok(views.attribute_view(w, container, attribute))
+        found = container.attribute(identifier)
+        if found is None:
+            raise not_found("Attribute", identifier)
+        return _ok(views.attribute_view(w, container, found))
+
+    def _choice_attribute(self, request: Request) -> tuple[Container, Attribute]:
+        w = self.workspace
+        container = w.container(request.path_params["target"], request.path_params["identifier"])
+        kind = "status" if "/statuses" in request.url.path else "select"
+        attribute = schema_writes.choice_attribute(
+            container, request.path_params["attribute"], kind
+        )
+        return container, attribute
 
     async def _choices(self, request: Request, body: Any) -> Any:
         w = self.workspace
-        container = w.container(request.path_params["target"], request.path_params["identifier"])
-        attribute = container.attribute(request.path_params["attribute"])
-        wanted = "status" if request.url.path.endswith("/statuses") else "select"
-        if attribute is None or attribute.type != wanted:
-            raise not_found("Attribute", request.path_params["attribute"])
+        container, attribute = self._choice_attribute(request)
+        if request.method == "POST":
+            choice = schema_writes.add_choice(attribute, _data(body))
+            return _ok(views.choice_view(w, container, attribute, choice))
         return _ok([views.choice_view(w, container, attribute, c) for c in attribute.choices])
+
+    async def _choice(self, request: Request, body: Any) -> Any:
+        container, attribute = self._choice_attribute(request)
+        choice = schema_writes.update_choice(attribute, request.path_params["choice"], _data(body))
+        return _ok(views.choice_view(self.workspace, container, attribute, choice))
 
     async def _query_records(self, request: Request, body: Any) -> Any:
         w = self.workspace

@@ -93,6 +93,9 @@ class Attribute:
     target_object: str | None = None
     currency_code: str | None = None
     choices: list[Choice] = field(default_factory=list)
+    description: str | None = None
+    is_archived: bool = False
+    created_at: str = ""
 
     def choice(self, name: str) -> Choice | None:
         """The status or option with this id or title (titles case-insensitive)."""

@@ -43,7 +43,7 @@ def attribute_view(workspace: Workspace, container: Container, attribute: Attrib
             "attribute_id": attribute.id,
         },
         "title": attribute.title,
-        "description": None,
+        "description": attribute.description,
         "api_slug": attribute.slug,
         "type": attribute.type,
         "is_system_attribute": attribute.is_system,
@@ -52,10 +52,10 @@ def attribute_view(workspace: Workspace, container: Container, attribute: Attrib
         "is_unique": attribute.is_unique,
         "is_multiselect": attribute.is_multiselect,
         "is_default_value_enabled": False,
-        "is_archived": False,
+        "is_archived": attribute.is_archived,
         "default_value": None,
         "relationship": None,
-        "created_at": container.created_at,
+        "created_at": attribute.created_at or container.created_at,
         "config": {
             "currency": {
                 "default_currency_code": attribute.currency_code,
