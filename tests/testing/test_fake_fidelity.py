@@ -385,3 +385,26 @@ async def test_the_schema_can_be_changed_as_in_attio(
         "list-attribute.created",
         "list-attribute.updated",
     ]
+
+
+async def test_a_query_answers_every_400_with_filter_error(http: httpx.AsyncClient) -> None:
+    for body in ({"limit": "ten"}, {"filter": {"$nope": 1}}, {"sorts": "name"}, []):
+        answer = await http.post("/objects/people/records/query", json=body)
+        assert answer.status_code == 400, body
+        assert answer.json()["code"] == "filter_error", body
+
+
+async def test_a_failing_webhook_listener_never_fails_the_write(
+    http: httpx.AsyncClient, fake_attio: FakeAttio
+) -> None:
+    def broken(event: dict[str, Any]) -> None:
+        raise RuntimeError("a subscription the fake cannot evaluate")
+
+    fake_attio.workspace.listeners.append(broken)
+    body = {"data": {"values": {"email_addresses": ["ada@example.com"]}}}
+    first = await http.put("/objects/people/records?matching_attribute=email_addresses", json=body)
+    assert first.status_code == 200
+    # Stored once, and a retry is the same record, not a conflict.
+    again = await http.put("/objects/people/records?matching_attribute=email_addresses", json=body)
+    assert again.json()["data"]["id"] == first.json()["data"]["id"]
+    assert len(fake_attio.workspace.records["people"]) == 1

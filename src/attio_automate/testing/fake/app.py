@@ -170,9 +170,9 @@ class FakeAttio:
             self.spec.check_request_shape(method, path, body)
         except ContractError as error:
             problems = str(error).split("\n", 1)[-1].strip()
-            raise FakeAttioError(
-                400, "validation_type", f"Body payload validation error: {problems}"
-            ) from None
+            # Attio's description has queries answer every 400 with filter_error.
+            code = "filter_error" if path.endswith("/query") else "validation_type"
+            raise FakeAttioError(400, code, f"Body payload validation error: {problems}") from None
 
     async def _not_routed(self, request: Request, exc: Exception) -> Response:
         """Attio answers unknown paths and methods in its JSON error shape too."""

@@ -22,9 +22,10 @@ def timestamp(at: float) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond:06d}000Z"
 
 
-def whole_number(value: Any, name: str) -> int:
+def whole_number(value: Any, name: str, *, code: str = "validation_type") -> int:
     """``value`` as Attio reads a count: an integer, or a float or text that
-    is one (``10``, ``10.0``, ``"10"``); anything else, or negative, is a 400."""
+    is one (``10``, ``10.0``, ``"10"``); anything else, or negative, is a 400
+    with ``code``."""
     number: float | None = None
     if isinstance(value, bool):
         number = None
@@ -36,7 +37,7 @@ def whole_number(value: Any, name: str) -> int:
         except ValueError:
             number = None
     if number is None or not math.isfinite(number) or number < 0 or int(number) != number:
-        raise FakeAttioError(400, "validation_type", f"{name} must be a whole number.")
+        raise FakeAttioError(400, code, f"{name} must be a whole number.")
     return int(number)
 
 

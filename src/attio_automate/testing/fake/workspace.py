@@ -7,6 +7,7 @@ Attio's status and code where Attio would refuse.
 
 from __future__ import annotations
 
+import logging
 import re
 import time
 from collections.abc import Callable, Iterable
@@ -34,6 +35,7 @@ from attio_automate.testing.fake.model import (
 from attio_automate.testing.fake.query import Render
 
 WriteMode = str  # "create" | "append" | "replace"
+log = logging.getLogger(__name__)
 V = TypeVar("V", bound=Valued)
 
 
@@ -72,14 +74,19 @@ class Workspace:
         return {"type": "api-token", "id": self.api_token_id}
 
     def emit(self, event_type: str, ids: JSON, actor: JSON | None) -> None:
-        """Tell the listeners about a change, as Attio's webhook event."""
+        """Tell the listeners about a change, as Attio's webhook event.  The
+        change is made whatever a listener does: a listener that fails is
+        logged, never the write's failure."""
         event = {
             "event_type": event_type,
             "id": {"workspace_id": self.id, **ids},
             "actor": dict(actor or self.token_actor()),
         }
         for listener in list(self.listeners):
-            listener(event)
+            try:
+                listener(event)
+            except Exception:
+                log.exception("a listener failed on %s", event_type)
 
     def get_object(self, slug_or_id: str) -> Object:
         found = self.objects.get(slug_or_id) or next(
@@ -436,8 +443,9 @@ class Workspace:
             if not condition or query.matches(item, container, condition, render, self._follow)
         ]
         selected = query.sort_items(selected, container, body.get("sorts"), render)
-        limit = whole_number(body.get("limit", 500), "limit")
-        offset = whole_number(body.get("offset", 0), "offset")
+        # A query's every 400 is a filter_error, as Attio's description says.
+        limit = whole_number(body.get("limit", 500), "limit", code="filter_error")
+        offset = whole_number(body.get("offset", 0), "offset", code="filter_error")
         return selected[offset : offset + limit]
 
     def _follow(
