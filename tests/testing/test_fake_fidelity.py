@@ -388,7 +388,8 @@ async def test_the_schema_can_be_changed_as_in_attio(
 
 
 async def test_a_query_answers_every_400_with_filter_error(http: httpx.AsyncClient) -> None:
-    for body in ({"limit": "ten"}, {"filter": {"$nope": 1}}, {"sorts": "name"}, []):
+    bodies: list[Any] = [{"limit": "ten"}, {"filter": {"$nope": 1}}, {"sorts": "name"}, []]
+    for body in bodies:
         answer = await http.post("/objects/people/records/query", json=body)
         assert answer.status_code == 400, body
         assert answer.json()["code"] == "filter_error", body
