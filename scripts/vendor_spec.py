@@ -153,6 +153,35 @@ def patch_error_codes(document: Json) -> int:
     return walk(document, widen)
 
 
+def patch_newer_fields(document: Json) -> int:
+    """Attio's API has moved on from the published description: tasks carry
+    ``completed_at`` (when they were completed, or null), and ``GET /v2/self``
+    says the token's ``token_level``.  Clients generated from Attio's current
+    description read both, so the copy declares them (optional, so answers
+    without them still fit)."""
+    count = 0
+    task = document.get("components", {}).get("schemas", {}).get("task")
+    if isinstance(task, dict) and "completed_at" not in task.get("properties", {}):
+        task["properties"]["completed_at"] = {"type": ["string", "null"], "format": "date-time"}
+        count += 1
+    answer = (
+        document.get("paths", {})
+        .get("/v2/self", {})
+        .get("get", {})
+        .get("responses", {})
+        .get("200", {})
+        .get("content", {})
+        .get("application/json", {})
+        .get("schema", {})
+    )
+    for branch in answer.get("anyOf", []):
+        properties = branch.get("properties", {})
+        if properties.get("active", {}).get("enum") != [False] and "token_level" not in properties:
+            properties["token_level"] = {"type": "string"}
+            count += 1
+    return count
+
+
 PATCHES: list[Callable[[dict[str, Json]], int]] = [
     patch_nullable,
     patch_nullable_enums,
@@ -165,6 +194,7 @@ def build(spec: Json) -> tuple[Json, dict[str, int]]:
     trimmed = strip_prose(spec)
     counts = {patch.__name__: walk(trimmed, patch) for patch in PATCHES}
     counts[patch_error_codes.__name__] = patch_error_codes(trimmed)
+    counts[patch_newer_fields.__name__] = patch_newer_fields(trimmed)
     return trimmed, counts
 
 

@@ -6,6 +6,7 @@ import importlib.util
 import json
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -113,7 +114,43 @@ def test_build_strips_prose_and_applies_each_patch() -> None:
         "patch_nullable_enums": 1,
         "patch_timestamp_format": 1,
         "patch_error_codes": 2,
+        "patch_newer_fields": 0,
     }
+
+
+def test_the_newer_fields_are_declared_once() -> None:
+    script = load_script()
+    document: dict[str, Any] = {
+        "components": {"schemas": {"task": {"type": "object", "properties": {}}}},
+        "paths": {
+            "/v2/self": {
+                "get": {
+                    "responses": {
+                        "200": {
+                            "content": {
+                                "application/json": {
+                                    "schema": {
+                                        "anyOf": [
+                                            {"properties": {"active": {"enum": [False]}}},
+                                            {"properties": {"active": {"type": "boolean"}}},
+                                        ]
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        },
+    }
+    assert script.patch_newer_fields(document) == 2
+    assert script.patch_newer_fields(document) == 0
+    task = document["components"]["schemas"]["task"]["properties"]
+    assert task["completed_at"] == {"type": ["string", "null"], "format": "date-time"}
+    self_answer = document["paths"]["/v2/self"]["get"]["responses"]["200"]
+    branches = self_answer["content"]["application/json"]["schema"]["anyOf"]
+    assert "token_level" not in branches[0]["properties"]  # an inactive token says nothing
+    assert branches[1]["properties"]["token_level"] == {"type": "string"}
 
 
 def test_vendored_copy_is_what_the_script_writes(tmp_path: Path) -> None:

@@ -409,3 +409,18 @@ async def test_a_failing_webhook_listener_never_fails_the_write(
     again = await http.put("/objects/people/records?matching_attribute=email_addresses", json=body)
     assert again.json()["data"]["id"] == first.json()["data"]["id"]
     assert len(fake_attio.workspace.records["people"]) == 1
+
+
+async def test_an_answer_attio_would_not_give_is_caught() -> None:
+    fake = FakeAttio(api_key="k", check_answers=True)
+    member = next(iter(fake.workspace.members.values()))
+    member.access_level = "emperor"  # not one of Attio's access levels
+    async with httpx.AsyncClient(
+        transport=fake.transport(),
+        base_url="http://fake-attio/v2",
+        headers={"Authorization": "Bearer k"},
+    ) as client:
+        assert (await client.get("/workspace_members")).status_code == 200
+        assert (await client.get("/objects")).status_code == 200
+    assert len(fake.violations) == 1
+    assert "GET /v2/workspace_members" in fake.violations[0]

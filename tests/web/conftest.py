@@ -50,8 +50,10 @@ attio:
 
 @pytest.fixture
 def fake() -> Iterator[FakeAttioProcess]:
-    with fake_attio_process(api_key=KEY) as process:
+    with fake_attio_process(api_key=KEY, check_answers=True) as process:
         yield process
+        violations = process.violations()
+    assert not violations, "the fake answered what Attio would not:\n" + "\n".join(violations[:3])
 
 
 @dataclass

@@ -26,6 +26,11 @@ from attio_automate.web.server import serve_until_signal
 )
 @click.option("--api-key", default=None, help="Require this bearer token.")
 @click.option("--empty", is_flag=True, help="Start with no objects or lists (no seed data).")
+@click.option(
+    "--check-answers",
+    is_flag=True,
+    help="Check every answer against Attio's description (GET /_fake/violations).",
+)
 def fake_attio(
     host: str,
     port: int,
@@ -33,6 +38,7 @@ def fake_attio(
     writes_per_second: int | None,
     api_key: str | None,
     empty: bool,
+    check_answers: bool,
 ) -> None:
     """Serve an in-memory fake Attio workspace until interrupted."""
     workspace = Workspace() if empty else seed_standard(Workspace())
@@ -41,6 +47,7 @@ def fake_attio(
         api_key=api_key,
         reads_per_second=reads_per_second,
         writes_per_second=writes_per_second,
+        check_answers=check_answers,
     )
     limits = (
         f"reads {reads_per_second or 'unlimited'}/s, writes {writes_per_second or 'unlimited'}/s"

@@ -166,8 +166,12 @@ class AttioSpec:
                 + "\n".join(_describe(e) for e in errors[:5])
             )
 
-    def check_response(self, method: str, path: str, status: int, body: Any) -> None:
-        """Raise :class:`ContractError` unless ``body`` fits the operation's answer."""
+    def check_response(
+        self, method: str, path: str, status: int, body: Any, *, patterns: bool = True
+    ) -> None:
+        """Raise :class:`ContractError` unless ``body`` fits the operation's
+        answer (``patterns=False`` lets strings differ from their patterns:
+        the fake takes http:// webhook URLs on loopback, for tests)."""
         op = self._find(method, path)
         pointer = f"{op.pointer}/responses/{status}/content/application~1json/schema"
         if self._exists(pointer):
@@ -176,7 +180,7 @@ class AttioSpec:
             schema = _ERROR_SCHEMA
         else:
             raise ContractError(f"{method} {op.template} does not answer {status}")
-        self._validate(body, schema, f"response {status} to {method} {path}")
+        self._validate(body, schema, f"response {status} to {method} {path}", patterns=patterns)
 
     def _find(self, method: str, path: str) -> _Operation:
         path = urlsplit(path).path
@@ -194,11 +198,16 @@ class AttioSpec:
             node = node[key]
         return True
 
-    def _validate(self, instance: Any, schema: dict[str, Any], what: str) -> None:
+    def _validate(
+        self, instance: Any, schema: dict[str, Any], what: str, *, patterns: bool = True
+    ) -> None:
         validator = Draft202012Validator(
             schema, registry=self._registry, format_checker=self._formats
         )
-        errors = sorted(validator.iter_errors(instance), key=lambda e: list(e.path))
+        found = validator.iter_errors(instance)
+        errors = sorted(
+            (e for e in found if patterns or not _about_format(e)), key=lambda e: list(e.path)
+        )
         if errors:
             raise ContractError(
                 f"{what} does not match Attio's description:\n"

@@ -9,7 +9,7 @@ Async tests need an async runner; anyio's pytest plugin works as is.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
@@ -21,9 +21,16 @@ FAKE_API_KEY = "fake-attio-key"
 
 
 @pytest.fixture
-def fake_attio() -> FakeAttio:
-    """A fresh fake workspace with the standard objects and the ``sales`` list."""
-    return FakeAttio(api_key=FAKE_API_KEY)
+def fake_attio() -> Iterator[FakeAttio]:
+    """A fresh fake workspace with the standard objects and the ``sales`` list.
+
+    Every answer it gives is checked against Attio's description; one that
+    does not fit fails the test (the fake, not the test's code, is wrong)."""
+    fake = FakeAttio(api_key=FAKE_API_KEY, check_answers=True)
+    yield fake
+    assert not fake.violations, "the fake answered what Attio would not:\n" + "\n".join(
+        fake.violations[:3]
+    )
 
 
 @pytest.fixture

@@ -93,6 +93,13 @@ class FakeAttioProcess:
         objects = httpx.get(f"{self.base_url}/objects", headers=headers, timeout=30).json()
         return str(next(o["id"]["object_id"] for o in objects["data"] if o["api_slug"] == slug))
 
+    def violations(self) -> list[str]:
+        """Answers that did not fit Attio's description (``check_answers``)."""
+        found: list[str] = httpx.get(f"{self.control_url}/violations", timeout=30).json()[
+            "violations"
+        ]
+        return found
+
     def clear_requests(self) -> None:
         httpx.delete(f"{self.control_url}/requests", timeout=10)
 
@@ -112,8 +119,11 @@ def fake_attio_process(
     writes_per_second: int | None = None,
     api_key: str | None = None,
     extra_args: Sequence[str] = (),
+    check_answers: bool = False,
 ) -> Iterator[FakeAttioProcess]:
-    """Run ``attio-automate fake-attio`` on a free loopback port for the block."""
+    """Run ``attio-automate fake-attio`` on a free loopback port for the block
+    (checking its answers against Attio's description with ``check_answers``:
+    see :meth:`FakeAttioProcess.violations`)."""
     port = free_port()
     args = [sys.executable, "-m", "attio_automate", "fake-attio", "--port", str(port)]
     if reads_per_second:
@@ -122,6 +132,8 @@ def fake_attio_process(
         args += ["--writes-per-second", str(writes_per_second)]
     if api_key:
         args += ["--api-key", api_key]
+    if check_answers:
+        args.append("--check-answers")
     args += list(extra_args)
     process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     root = f"http://127.0.0.1:{port}"

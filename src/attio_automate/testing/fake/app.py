@@ -35,7 +35,10 @@ class FakeAttio:
     """An Attio workspace in memory, speaking Attio's REST API.
 
     ``api_key`` (when set) must be sent as a bearer token.  ``reads_per_second``
-    and ``writes_per_second`` enforce Attio's limits per clock second.
+    and ``writes_per_second`` enforce Attio's limits per clock second.  With
+    ``check_answers``, every answer is checked against Attio's description
+    and what does not fit is kept in :attr:`violations` (a test suite asserts
+    it stays empty: the fake must never teach a client what Attio would not say).
     """
 
     def __init__(
@@ -46,7 +49,11 @@ class FakeAttio:
         reads_per_second: int | None = None,
         writes_per_second: int | None = None,
         clock: Callable[[], float] = time.time,
+        check_answers: bool = False,
     ) -> None:
+        self.check_answers = check_answers
+        #: Answers that did not fit Attio's description (with ``check_answers``).
+        self.violations: list[str] = []
         self.workspace = workspace or seed_standard(Workspace(clock=clock))
         self.api_key = api_key
         self.limiter = WindowLimiter(reads_per_second, writes_per_second)
@@ -105,6 +112,7 @@ class FakeAttio:
             Route("/_fake/counts", self._control_counts, methods=["GET"]),
             Route("/_fake/faults", self._control_faults, methods=["POST", "DELETE"]),
             Route("/_fake/limits", self._control_limits, methods=["POST"]),
+            Route("/_fake/violations", self._control_violations, methods=["GET"]),
         ]
         return api + control
 
@@ -144,6 +152,11 @@ class FakeAttio:
             body = FakeAttioError(500, "internal_server_error", f"{type(exc).__name__}").body()
         entry["status"] = status
         entry["response"] = body
+        if self.check_answers and path.startswith("/v2/"):
+            try:
+                self.spec.check_response(request.method, path, status, body, patterns=False)
+            except ContractError as error:
+                self.violations.append(str(error))
         return JSONResponse(body, status_code=status, headers=headers)
 
     async def _gate(self, request: Request, path: str, kind: str, now: float) -> None:
@@ -219,6 +232,9 @@ class FakeAttio:
             )
         )
         return JSONResponse({"faults": len(self.faults)})
+
+    async def _control_violations(self, request: Request) -> Response:
+        return JSONResponse({"checked": self.check_answers, "violations": self.violations})
 
     async def _control_limits(self, request: Request) -> Response:
         spec = await request.json()
