@@ -288,6 +288,10 @@ class AttioClient:
         method = "PUT" if overwrite else "PATCH"
         return dict(await self._data(method, f"/objects/{object}/records/{record_id}", json=body))
 
+    async def delete_record(self, object: str, record_id: str) -> None:
+        """Delete a record (its list entries go with it)."""
+        await self.request("DELETE", f"/objects/{object}/records/{record_id}")
+
     async def attribute_values(
         self,
         object: str,
@@ -360,6 +364,10 @@ class AttioClient:
         method = "PUT" if overwrite else "PATCH"
         return dict(await self._data(method, f"/lists/{list}/entries/{entry_id}", json=body))
 
+    async def delete_entry(self, list: str, entry_id: str) -> None:
+        """Remove an entry from its list."""
+        await self.request("DELETE", f"/lists/{list}/entries/{entry_id}")
+
     # -- notes and tasks ----------------------------------------------------------------
 
     async def create_note(
@@ -393,6 +401,10 @@ class AttioClient:
         if parent_record_id:
             params["parent_record_id"] = parent_record_id
         return await collect(self._getter("/notes", params), page_size=50)
+
+    async def delete_note(self, note_id: str) -> None:
+        """Delete a note."""
+        await self.request("DELETE", f"/notes/{note_id}")
 
     async def list_tasks(
         self, *, linked_object: str | None = None, linked_record_id: str | None = None
