@@ -107,6 +107,16 @@ class PlannedContacts:
         params = {"object": "people", "record_id": person_id, "values": {"company": company_id}}
         return Planned(self._event.plan("update_record", params), "people")
 
+    def update(
+        self, record: RecordLike | Planned, values: Mapping[str, Any], *, overwrite: bool = False
+    ) -> Planned:
+        """Change some of a record's values (``overwrite`` replaces multiselect ones)."""
+        obj, record_id = _record(record)
+        params = {"object": obj, "record_id": record_id, "values": dict(values)}
+        if overwrite:
+            params["overwrite"] = True
+        return Planned(self._event.plan("update_record", params), obj)
+
     def _upsert(self, object: str, matching: str, values: Mapping[str, Any]) -> Planned:
         params = {"object": object, "matching_attribute": matching, "values": dict(values)}
         return Planned(self._event.plan("upsert_record", params), object)
