@@ -62,7 +62,8 @@ async def dry_run(
     plugins: Plugins, event: AttioEvent, fixtures: Sequence[Mapping[str, Any]] = ()
 ) -> DryRun:
     """Process ``event`` against a sandbox holding ``fixtures``."""
-    sandbox = FakeAttio(api_key=SANDBOX_KEY)
+    # Fixtures use readable ids ("p-ada"): the sandbox answers with them.
+    sandbox = FakeAttio(api_key=SANDBOX_KEY, check_answers=False)
     load_fixtures(sandbox.workspace, list(fixtures))
     settings = ClientSettings(
         base_url="http://sandbox.attio.invalid/v2",
