@@ -8,12 +8,13 @@ from attio_automate.bus.context import (
     AppContext,
     EventContext,
     Interest,
-    PlannedAction,
     RegisterAction,
     Trace,
 )
 from attio_automate.bus.hookspecs import hookimpl
 from attio_automate.bus.manager import ENTRY_POINT_GROUP, PluginLoadError, build_plugin_manager
+from attio_automate.bus.planning import Planned
+from attio_automate.bus.plans import PlannedAction
 
 __all__ = [
     "ENTRY_POINT_GROUP",
@@ -25,6 +26,7 @@ __all__ = [
     "HookBus",
     "HookFailure",
     "Interest",
+    "Planned",
     "PlannedAction",
     "PluginLoadError",
     "RegisterAction",

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from attio_automate.bus.guard import current_plugin
 from attio_automate.bus.planning import PlannedActivity, PlannedContacts, PlannedPipeline
+from attio_automate.bus.plans import PlannedAction
 from attio_automate.events import AttioEvent
 from attio_automate.services import Services
 
@@ -64,27 +65,6 @@ def _same_identity(key: str, base: str) -> bool:
     if key == base:
         return True
     return key.startswith(base + "#") and key[len(base) + 1 :].isdigit()
-
-
-@dataclass(frozen=True)
-class PlannedAction:
-    """An action a rule or plugin decided on, not yet run.
-
-    ``key`` is the action's identity in the ledger: the event's key, the
-    source (rule or plugin), the action and what makes it this action (a
-    digest of its rendered parameters, or an explicit key), plus ``#n`` for
-    the n-th identical plan.  A retried or replayed event skips an action
-    only when the ledger holds this very key as done: an action that is
-    still planned the same way is never repeated, and a new or changed one
-    runs.  ``legacy_key`` is the positional key (``event:source:index``) that
-    ledgers written before identities used.
-    """
-
-    key: str
-    action: str
-    params: Mapping[str, Any]
-    source: str
-    legacy_key: str | None = None
 
 
 @dataclass

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from attio_automate.services import Activity, Contacts, Pipeline, Record
 from attio_automate.services.activity import attio_time
@@ -22,9 +22,16 @@ from attio_automate.services.refs import EntryLike, RecordLike, entry_of, record
 from attio_automate.services.types import Entry, Note, Person, StageChange, Task
 
 if TYPE_CHECKING:
-    from attio_automate.bus.context import EventContext, PlannedAction
+    from attio_automate.bus.plans import PlannedAction
 
 JSON = dict[str, Any]
+
+
+class Planner(Protocol):
+    """What the planned services need of the event: planning an action."""
+
+    def plan(self, action: str, params: Mapping[str, Any]) -> PlannedAction: ...
+
 
 #: The key under which a parameter refers to an earlier planned action's result.
 REF = "$ref"
@@ -70,7 +77,7 @@ def _record(record: RecordLike | Planned) -> tuple[str, Any]:
 class PlannedContacts:
     """:class:`~attio_automate.services.Contacts` with planned writes."""
 
-    def __init__(self, event: EventContext, contacts: Contacts) -> None:
+    def __init__(self, event: Planner, contacts: Contacts) -> None:
         self._event = event
         self.reads = contacts
 
@@ -125,7 +132,7 @@ class PlannedContacts:
 class PlannedPipeline:
     """:class:`~attio_automate.services.Pipeline` with planned writes."""
 
-    def __init__(self, event: EventContext, pipeline: Pipeline) -> None:
+    def __init__(self, event: Planner, pipeline: Pipeline) -> None:
         self._event = event
         self.reads = pipeline
 
@@ -170,7 +177,7 @@ class PlannedPipeline:
 class PlannedActivity:
     """:class:`~attio_automate.services.Activity` with planned writes."""
 
-    def __init__(self, event: EventContext, activity: Activity) -> None:
+    def __init__(self, event: Planner, activity: Activity) -> None:
         self._event = event
         self.reads = activity
 

@@ -19,9 +19,9 @@ from attio_automate.bus.context import (
     ActionOutcome,
     EventContext,
     Interest,
-    PlannedAction,
 )
 from attio_automate.bus.planning import resolve_refs
+from attio_automate.bus.plans import PlannedAction
 from attio_automate.cache.records import RecordReader
 from attio_automate.errors import ActionError
 from attio_automate.events import AttioEvent

@@ -16,7 +16,7 @@ from typing import Any
 from attio_automate.assembly import Plugins, build_processor
 from attio_automate.attio.client import AttioClient, ClientSettings
 from attio_automate.attio.ratelimit import RateLimits
-from attio_automate.bus.context import PlannedAction
+from attio_automate.bus.plans import PlannedAction
 from attio_automate.errors import ConfigError
 from attio_automate.events import AttioEvent
 from attio_automate.processing.results import EventResult
