@@ -35,6 +35,7 @@ from attio_automate.errors import ConfigError
 from attio_automate.metrics import Metrics
 from attio_automate.processing.dispatcher import Dispatcher, DispatchPolicy
 from attio_automate.processing.processor import EventProcessor
+from attio_automate.processing.scheduler import Job, Scheduler
 from attio_automate.rules.engine import RulesEngine
 from attio_automate.rules.loader import load_rules_file
 from attio_automate.rules.model import RuleSet
@@ -279,7 +280,13 @@ async def running(
             log.error("plugin %s failed to start: %s", failure.plugin, failure.error)
         async with anyio.create_task_group() as tasks:
             await tasks.start(runner.dispatcher.run)
-            tasks.start_soon(_sweep, runner)
+            scheduler = Scheduler(
+                runner.store,
+                periodic_jobs(runner),
+                owner=runner.dispatcher.owner,
+                clock=SystemClock(),
+            )
+            tasks.start_soon(scheduler.run)
             if runner.reloader is not None:
                 tasks.start_soon(runner.reloader.watch_file)
                 if watch_signals:
@@ -323,14 +330,14 @@ def _on_message(
             schema.invalidate("lists", identifier or None)
 
 
-async def _sweep(runner: Runner) -> None:
-    """Delete finished events past the retention period, hourly."""
+def periodic_jobs(runner: Runner) -> list[Job]:
+    """The runner's own periodic jobs, each once across runners."""
     retention = runner.settings.store.retention_days * 86400
-    while True:
-        try:
-            removed = await runner.store.sweep(finished_before=time.time() - retention)
-            if removed:
-                log.info("retention: removed %d finished events", removed)
-        except Exception:
-            log.exception("retention sweep failed")
-        await anyio.sleep(3600)
+
+    async def sweep() -> str:
+        removed = await runner.store.sweep(finished_before=time.time() - retention)
+        if removed:
+            log.info("retention: removed %d finished events", removed)
+        return f"removed {removed}"
+
+    return [Job("retention", every=3600.0, run=sweep, lease=600.0)]

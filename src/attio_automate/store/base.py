@@ -108,6 +108,19 @@ class Heartbeat:
 
 
 @dataclass(frozen=True)
+class JobState:
+    """A periodic job as the store keeps it (times in epoch seconds)."""
+
+    name: str
+    next_at: float
+    owner: str | None = None
+    lease_until: float | None = None
+    last_started: float | None = None
+    last_finished: float | None = None
+    last_outcome: str | None = None
+
+
+@dataclass(frozen=True)
 class LedgerEntry:
     """A ledger row: ``intent`` (an action was about to run) or ``done``."""
 
@@ -180,6 +193,24 @@ class Store(Protocol):
         """Note a delivery body (its ``digest``) arriving with Idempotency-Key
         ``key``; return the key it first came with within the last ``window``
         seconds (``key`` itself when it is new, or seen longer ago)."""
+        ...
+
+    async def claim_job(
+        self, name: str, *, owner: str, now: float, lease: float, first_at: float
+    ) -> bool:
+        """Take job ``name`` for ``lease`` seconds if it is due (``first_at``
+        is when it is first due, for a job the store has never seen) and
+        nobody holds it; whether this ``owner`` got it."""
+        ...
+
+    async def finish_job(
+        self, name: str, *, owner: str, next_at: float, outcome: str, now: float
+    ) -> None:
+        """Give job ``name`` back, next due at ``next_at``, with how it went."""
+        ...
+
+    async def jobs(self) -> list[JobState]:
+        """Every periodic job the store knows."""
         ...
 
     async def beat(self, owner: str, *, host: str, pid: int, now: float) -> None:

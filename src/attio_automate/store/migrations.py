@@ -118,6 +118,22 @@ SQLITE_MIGRATIONS: list[tuple[int, list[str]]] = [
             )""",
         ],
     ),
+    (
+        7,
+        [
+            # Periodic jobs run once across runners: who holds each, until
+            # when, when it is next due and how it last went.
+            """CREATE TABLE jobs (
+                name TEXT PRIMARY KEY,
+                next_at REAL NOT NULL,
+                owner TEXT,
+                lease_until REAL,
+                last_started REAL,
+                last_finished REAL,
+                last_outcome TEXT
+            )""",
+        ],
+    ),
 ]
 
 #: (version, statements) for PostgreSQL.
@@ -223,6 +239,20 @@ POSTGRES_MIGRATIONS: list[tuple[int, list[str]]] = [
                 digest TEXT PRIMARY KEY,
                 idempotency_key TEXT NOT NULL,
                 seen_at DOUBLE PRECISION NOT NULL
+            )""",
+        ],
+    ),
+    (
+        7,
+        [
+            """CREATE TABLE jobs (
+                name TEXT PRIMARY KEY,
+                next_at DOUBLE PRECISION NOT NULL,
+                owner TEXT,
+                lease_until DOUBLE PRECISION,
+                last_started DOUBLE PRECISION,
+                last_finished DOUBLE PRECISION,
+                last_outcome TEXT
             )""",
         ],
     ),

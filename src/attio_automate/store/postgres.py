@@ -22,13 +22,14 @@ from urllib.parse import parse_qsl, urlsplit, urlunsplit
 import asyncpg
 
 from attio_automate.errors import StoreUnavailable
-from attio_automate.store import pg_reads
+from attio_automate.store import jobs_sql, pg_reads
 from attio_automate.store.base import (
     JSON,
     Ending,
     EndsAttempts,
     EventFilter,
     Heartbeat,
+    JobState,
     LedgerEntry,
     NewEvent,
     Slot,
@@ -227,6 +228,26 @@ class PostgresStore(EndsAttempts):
         return first
 
     # -- heartbeats -----------------------------------------------------------------
+
+    async def claim_job(
+        self, name: str, *, owner: str, now: float, lease: float, first_at: float
+    ) -> bool:
+        async with self._pool.acquire() as connection, connection.transaction():
+            await connection.execute(jobs_sql.numbered(jobs_sql.ADD), name, first_at)
+            done = await connection.execute(
+                jobs_sql.numbered(jobs_sql.CLAIM), *jobs_sql.claim_args(name, owner, now, lease)
+            )
+        return bool(done == "UPDATE 1")
+
+    async def finish_job(
+        self, name: str, *, owner: str, next_at: float, outcome: str, now: float
+    ) -> None:
+        await self._pool.execute(
+            jobs_sql.numbered(jobs_sql.FINISH), next_at, now, outcome, name, owner
+        )
+
+    async def jobs(self) -> list[JobState]:
+        return [jobs_sql.state(row) for row in await self._pool.fetch(jobs_sql.ALL)]
 
     async def beat(self, owner: str, *, host: str, pid: int, now: float) -> None:
         await self._pool.execute(

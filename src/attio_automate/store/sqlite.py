@@ -20,13 +20,14 @@ import anyio
 import anyio.to_thread
 
 from attio_automate.errors import StoreUnavailable
-from attio_automate.store import sqlite_reads
+from attio_automate.store import jobs_sql, sqlite_reads
 from attio_automate.store.base import (
     JSON,
     Ending,
     EndsAttempts,
     EventFilter,
     Heartbeat,
+    JobState,
     LedgerEntry,
     NewEvent,
     Slot,
@@ -235,6 +236,29 @@ class SQLiteStore(EndsAttempts):
         return await self._write(remember)
 
     # -- heartbeats -----------------------------------------------------------------
+
+    async def claim_job(
+        self, name: str, *, owner: str, now: float, lease: float, first_at: float
+    ) -> bool:
+        def claim(c: sqlite3.Connection) -> bool:
+            c.execute(jobs_sql.ADD, (name, first_at))
+            return (
+                c.execute(jobs_sql.CLAIM, jobs_sql.claim_args(name, owner, now, lease)).rowcount
+                == 1
+            )
+
+        return await self._write(claim)
+
+    async def finish_job(
+        self, name: str, *, owner: str, next_at: float, outcome: str, now: float
+    ) -> None:
+        await self._write(
+            lambda c: c.execute(jobs_sql.FINISH, (next_at, now, outcome, name, owner))
+        )
+
+    async def jobs(self) -> list[JobState]:
+        rows = await self._run(lambda c: c.execute(jobs_sql.ALL).fetchall())
+        return [jobs_sql.state(row) for row in rows]
 
     async def beat(self, owner: str, *, host: str, pid: int, now: float) -> None:
         await self._write(

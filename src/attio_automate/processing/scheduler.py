@@ -1,0 +1,103 @@
+"""Periodic jobs, each run once across every runner sharing the store.
+
+A job is taken in the store for a lease (the holder's crash gives it back
+when the lease runs out), run, and given back with when it is next due:
+``every`` seconds after this run ended, so a job missed while every runner
+was down runs once at start-up, never once per missed period.  The retention
+sweep is one today; waits, scheduled rules and the sync reconcile are next.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+
+import anyio
+
+from attio_automate.clock import Clock
+from attio_automate.store.base import Store
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Job:
+    """``run`` every ``every`` seconds (it returns a word on how it went)."""
+
+    name: str
+    every: float
+    run: Callable[[], Awaitable[str]]
+    #: How long a runner may hold the job before others take it as dead.
+    lease: float = 600.0
+    #: Seconds after first being seen that the job is first due.
+    first_after: float = 0.0
+
+
+class Scheduler:
+    """Runs the due ``jobs`` on this runner when the store gives them to it."""
+
+    def __init__(
+        self,
+        store: Store,
+        jobs: Sequence[Job],
+        *,
+        owner: str,
+        clock: Clock,
+        poll_seconds: float = 5.0,
+    ) -> None:
+        self.store = store
+        self.jobs = list(jobs)
+        self.owner = owner
+        self.clock = clock
+        self.poll_seconds = poll_seconds
+
+    async def run_due(self) -> list[str]:
+        """Take and run every job that is due now; the names of those run here."""
+        ran = []
+        for job in self.jobs:
+            now = self.clock.time()
+            try:
+                taken = await self.store.claim_job(
+                    job.name,
+                    owner=self.owner,
+                    now=now,
+                    lease=job.lease,
+                    first_at=now + job.first_after,
+                )
+            except Exception:
+                log.exception("could not ask the store for job %s; trying again", job.name)
+                continue
+            if not taken:
+                continue
+            ran.append(job.name)
+            outcome = await self._run(job)
+            try:
+                await self.store.finish_job(
+                    job.name,
+                    owner=self.owner,
+                    next_at=self.clock.time() + job.every,
+                    outcome=outcome,
+                    now=self.clock.time(),
+                )
+            except Exception:
+                # Its lease runs out and another runner (or this one) runs it again.
+                log.exception("could not give job %s back", job.name)
+        return ran
+
+    async def run(self) -> None:
+        """Run due jobs until cancelled, looking every ``poll_seconds``."""
+        while True:
+            await self.run_due()
+            await self.clock.sleep(self.poll_seconds)
+
+    async def _run(self, job: Job) -> str:
+        try:
+            with anyio.fail_after(job.lease):
+                return await job.run()
+        except TimeoutError:
+            log.error("job %s ran past its %gs lease; stopped", job.name, job.lease)
+            return "timed out"
+        except Exception as exc:
+            log.exception("job %s failed", job.name)
+            return f"failed: {type(exc).__name__}: {exc}"[:500]
