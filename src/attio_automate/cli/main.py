@@ -11,6 +11,7 @@ from attio_automate.cli.events import dead_letter, events
 from attio_automate.cli.fake import fake_attio
 from attio_automate.cli.plugins import plugins
 from attio_automate.cli.rules import rules
+from attio_automate.cli.schedules import schedules
 from attio_automate.cli.serve import serve
 from attio_automate.cli.webhooks import webhooks
 
@@ -35,3 +36,4 @@ main.add_command(events)
 main.add_command(dead_letter)
 main.add_command(webhooks)
 main.add_command(doctor)
+main.add_command(schedules)
