@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import logging
-import time
 from collections.abc import AsyncIterator, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,7 +29,7 @@ from attio_automate.bus.bus import HookBus
 from attio_automate.bus.context import AppContext
 from attio_automate.bus.manager import PluginLoadError, build_plugin_manager
 from attio_automate.cache.records import RecordCache, RecordReader, open_cache
-from attio_automate.clock import SystemClock
+from attio_automate.clock import Clock, SystemClock
 from attio_automate.errors import ConfigError
 from attio_automate.metrics import Metrics
 from attio_automate.processing.dispatcher import Dispatcher, DispatchPolicy
@@ -120,6 +119,8 @@ class Runner:
     reloader: RulesReloader | None = None
     #: The record cache (None when turned off).
     cache: RecordCache | None = None
+    #: The time every part of the runner reads.
+    clock: Clock = field(default_factory=SystemClock)
     accepting: bool = False
     #: Attio reachability, checked at most every few seconds by /readyz.
     attio_checked: tuple[float, bool] = field(default=(0.0, False))
@@ -148,12 +149,16 @@ async def assembled(
     attio_transport: httpx.AsyncBaseTransport | None = None,
     plugins: Plugins | None = None,
     store: Store | None = None,
+    clock: Clock | None = None,
 ) -> AsyncIterator[Runner]:
     """The store, the client, the plugins and a dispatcher that is not running:
-    what ``serve`` runs, and what the CLI re-runs events with.  ``plugins``
+    what ``serve`` runs, and what the CLI re-runs events with.  ``clock`` is
+    the one time every part reads (the system's by default; tests pass a
+    :class:`~attio_automate.clock.VirtualClock`).  ``plugins``
     already loaded and a ``store`` already open are used as they are (and the
     store is left open for its owner); otherwise both come from ``settings``."""
     metrics = Metrics()
+    clock = clock or SystemClock()
     if plugins is None:
         plugins = load_plugins(
             rules_path=settings.rules.path,
@@ -214,14 +219,16 @@ async def assembled(
             )
 
             async def remember(token: str) -> None:
-                await store.remember_token(token, key_digest=key_digest, now=time.time())
+                await store.remember_token(token, key_digest=key_digest, now=clock.time())
 
             processor.remember_token = remember
+            processor.wall_clock = clock.time
             processor.loop_guard = settings.attio.loop_guard
             processor.announce = store.publish
             dispatcher = Dispatcher(
                 store,
                 processor,
+                clock=clock.time,
                 metrics=metrics,
                 breaker=attio.breaker,
                 policy=DispatchPolicy(
@@ -247,7 +254,16 @@ async def assembled(
             store.subscribe(lambda message: _on_message(message, schema, dispatcher, cache))
             try:
                 yield Runner(
-                    settings, store, attio, schema, plugins, dispatcher, metrics, reloader, cache
+                    settings,
+                    store,
+                    attio,
+                    schema,
+                    plugins,
+                    dispatcher,
+                    metrics,
+                    reloader,
+                    cache,
+                    clock=clock,
                 )
             finally:
                 if cache is not None:
@@ -267,12 +283,13 @@ async def running(
     watch_signals: bool = False,
     plugins: Plugins | None = None,
     store: Store | None = None,
+    clock: Clock | None = None,
 ) -> AsyncIterator[Runner]:
     """Assemble, call the plugins' ``startup``, run the dispatcher; on exit drain
     it, call ``shutdown`` and close everything (see :func:`assembled`)."""
     check_settings(settings)
     async with assembled(
-        settings, attio_transport=attio_transport, plugins=plugins, store=store
+        settings, attio_transport=attio_transport, plugins=plugins, store=store, clock=clock
     ) as runner:
         app_context = AppContext(runner.attio, runner.schema, settings.plugins.settings)
         bus = runner.plugins.bus
@@ -284,7 +301,7 @@ async def running(
                 runner.store,
                 periodic_jobs(runner),
                 owner=runner.dispatcher.owner,
-                clock=SystemClock(),
+                clock=runner.clock,
             )
             tasks.start_soon(scheduler.run)
             if runner.reloader is not None:
@@ -335,7 +352,7 @@ def periodic_jobs(runner: Runner) -> list[Job]:
     retention = runner.settings.store.retention_days * 86400
 
     async def sweep() -> str:
-        removed = await runner.store.sweep(finished_before=time.time() - retention)
+        removed = await runner.store.sweep(finished_before=runner.clock.time() - retention)
         if removed:
             log.info("retention: removed %d finished events", removed)
         return f"removed {removed}"

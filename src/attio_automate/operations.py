@@ -149,7 +149,11 @@ async def rerun(
     ledger has are skipped unless ``force``.  Returns the results and the ids
     left alone because a runner holds them."""
     taken, busy = await store.take(
-        ids, dispatcher.owner, lease=dispatcher.policy.lease_seconds, now=time.time(), force=force
+        ids,
+        dispatcher.owner,
+        lease=dispatcher.policy.lease_seconds,
+        now=dispatcher.processor.wall_clock(),
+        force=force,
     )
     results = []
     for event in taken:

@@ -72,7 +72,8 @@ class EventProcessor:
         #: knows it after a restart too.
         self.remember_token = remember_token
         self._clock = clock
-        self._wall_clock = wall_clock
+        #: Epoch seconds: when an event is taken to be received, if not given.
+        self.wall_clock = wall_clock
 
     def is_own(self, actor: Mapping[str, Any]) -> bool:
         """Whether ``actor`` is the runner's own API token (the loop guard)."""
@@ -125,7 +126,7 @@ class EventProcessor:
         if self.loop_guard and self.is_own(event.actor):
             return EventResult("skipped", None, reason="loop guard: made by our own API token")
         if received_at is None:
-            received_at = self._wall_clock()
+            received_at = self.wall_clock()
         try:
             return await self._process(event, key, received_at, ledger, force, before_action)
         except Exception as exc:

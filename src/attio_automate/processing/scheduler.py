@@ -86,10 +86,12 @@ class Scheduler:
         return ran
 
     async def run(self) -> None:
-        """Run due jobs until cancelled, looking every ``poll_seconds``."""
+        """Run due jobs until cancelled, looking every ``poll_seconds`` (real
+        seconds: a virtual clock is read, not slept on, so tests move it and
+        call :meth:`run_due` themselves)."""
         while True:
             await self.run_due()
-            await self.clock.sleep(self.poll_seconds)
+            await anyio.sleep(self.poll_seconds)
 
     async def _run(self, job: Job) -> str:
         try:

@@ -16,7 +16,6 @@ how many were queued.
 from __future__ import annotations
 
 import hmac
-import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -117,7 +116,7 @@ async def show_event(request: Request) -> Response:
 
 
 async def _requeue(request: Request, runner: Runner, ids: list[int], force: bool) -> Response:
-    queued = await runner.store.requeue(ids, now=time.time(), force=force)
+    queued = await runner.store.requeue(ids, now=runner.clock.time(), force=force)
     runner.dispatcher.wake()
     return JSONResponse({"queued": queued, "busy": len(ids) - queued, "ids": ids})
 

@@ -16,6 +16,7 @@ from starlette.routing import BaseRoute, Route
 
 from attio_automate.assembly import Plugins, Runner, running
 from attio_automate.cache.records import invalidated_by
+from attio_automate.clock import Clock
 from attio_automate.delivery import WebhookRejected, parse_delivery
 from attio_automate.settings import Settings
 from attio_automate.store import Store
@@ -43,7 +44,7 @@ async def receive_webhook(request: Request) -> Response:
             request.headers,
             body,
             secrets=runner.settings.secrets.webhook_secrets,
-            received_at=time.time(),
+            received_at=runner.clock.time(),
         )
     except WebhookRejected as rejected:
         metrics.rejected.labels(reason=rejected.reason).inc()
@@ -60,7 +61,9 @@ async def receive_webhook(request: Request) -> Response:
         if window > 0 and key:
             # The same signed body under another key, lately: a replay.
             digest = hashlib.sha256(body).hexdigest()
-            first = await runner.store.remember_body(digest, key, now=time.time(), window=window)
+            first = await runner.store.remember_body(
+                digest, key, now=runner.clock.time(), window=window
+            )
             if first != key:
                 metrics.duplicates.inc(len(events))
                 return JSONResponse({"accepted": 0, "duplicates": len(events), "replay": True})
@@ -142,6 +145,7 @@ def create_app(
     plugins: Plugins | None = None,
     store: Store | None = None,
     on_death: Callable[[BaseException], None] | None = None,
+    clock: Clock | None = None,
 ) -> Starlette:
     """The runner as an ASGI app; its lifespan runs the dispatcher (with the
     ``plugins`` and open ``store`` given, if any: see :func:`assembled`).
@@ -162,6 +166,7 @@ def create_app(
                 watch_signals=watch_signals,
                 plugins=plugins,
                 store=store,
+                clock=clock,
             ) as runner:
                 app.state.runner = runner
                 yield
