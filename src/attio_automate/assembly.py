@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import logging
-from collections.abc import AsyncIterator, Collection, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -41,7 +41,7 @@ from attio_automate.rules.model import RuleSet
 from attio_automate.rules.reload import RulesReloader
 from attio_automate.settings import Settings
 from attio_automate.store import Store, open_store_url
-from attio_automate.store.base import RESYNC
+from attio_automate.store.base import RESYNC, NewEvent
 from attio_automate.store.budget import shared_budgets
 
 
@@ -223,6 +223,7 @@ async def assembled(
 
             processor.remember_token = remember
             processor.wall_clock = clock.time
+            processor.enqueue_wait = waits_into(store)
             processor.loop_guard = settings.attio.loop_guard
             processor.announce = store.publish
             dispatcher = Dispatcher(
@@ -345,6 +346,30 @@ def _on_message(
             schema.invalidate("objects", identifier or None)
         elif target == "lists":
             schema.invalidate("lists", identifier or None)
+
+
+def waits_into(
+    store: Store,
+) -> Callable[[str, float, Mapping[str, Any]], Awaitable[bool]]:
+    """How a rule's wait is kept: as an event in the inbox, claimable when it
+    is due (so it survives restarts and fires once across runners, like any
+    event), on a key of its own (it holds up nothing else of the record)."""
+
+    async def enqueue(key: str, due: float, payload: Mapping[str, Any]) -> bool:
+        event = NewEvent(
+            key=key,
+            ordering_key=key,
+            event_type="wait",
+            payload=payload,
+            webhook_id=None,
+            # Resumed, its now() is the moment it fell due.
+            received_at=due,
+            available_at=due,
+        )
+        (new,) = await store.insert_events([event])
+        return new
+
+    return enqueue
 
 
 def periodic_jobs(runner: Runner) -> list[Job]:

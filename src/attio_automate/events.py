@@ -64,20 +64,28 @@ class AttioEvent:
     event_type: str
     id: Mapping[str, str] = field(default_factory=dict)
     actor: Mapping[str, Any] = field(default_factory=dict)
+    #: For a rule's wait that fell due: the rule, the step to resume at, when
+    #: it was due and the event that started it (the rest is that event's).
+    wait: Mapping[str, Any] | None = None
 
     @classmethod
     def from_json(cls, raw: Mapping[str, Any]) -> AttioEvent:
         """Build from one item of a delivery's ``events`` array (already validated)."""
         ids = raw.get("id") or {}
         actor = raw.get("actor") or {}
+        wait = raw.get("wait")
         return cls(
             event_type=str(raw["event_type"]),
             id={str(k): str(v) for k, v in ids.items() if v is not None},
             actor=dict(actor),
+            wait=dict(wait) if isinstance(wait, Mapping) else None,
         )
 
     def to_json(self) -> dict[str, Any]:
-        return {"event_type": self.event_type, "id": dict(self.id), "actor": dict(self.actor)}
+        data = {"event_type": self.event_type, "id": dict(self.id), "actor": dict(self.actor)}
+        if self.wait is not None:
+            data["wait"] = dict(self.wait)
+        return data
 
     @property
     def family(self) -> str:

@@ -59,7 +59,7 @@ def test_unknown_action_points_at_the_action(registry) -> None:  # type: ignore[
     assert problems(text, registry) == [
         "r.yaml:10:17: action 'add_note_typo': unknown action 'add_note_typo' (known: "
         "add_note, add_to_list, complete_task, create_task, update_entry, update_record, "
-        "upsert_record)"
+        "upsert_record, wait)"
     ]
 
 
@@ -92,7 +92,7 @@ def test_unknown_key_points_at_the_key(registry) -> None:  # type: ignore[no-unt
     text = GOOD.replace("    object: people\n", "    object: people\n    colour: red\n")
     assert problems(text, registry) == [
         "r.yaml:6:5: unknown key 'colour' (expected one of: description, do, enabled, id, list, "
-        "object, on, when)"
+        "object, on, recheck, when)"
     ]
 
 

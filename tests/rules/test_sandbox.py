@@ -10,6 +10,7 @@ import jinja2
 import pytest
 
 from attio_automate.errors import TemplateProblem
+from attio_automate.rules.model import ActionCall
 from attio_automate.rules.sandbox import MAX_SIZE
 from attio_automate.rules.templates import Templates, make_environment
 
@@ -101,6 +102,8 @@ def test_templates_compile_when_the_rules_load_never_per_event() -> None:
     }
     for rule in rules.rules:
         for call in rule.do:
+            if not isinstance(call, ActionCall):
+                continue
             # A name this context lacks may fail; compiling is what is counted.
             with contextlib.suppress(TemplateProblem):
                 rules.templates.render_params(call.params, context)

@@ -12,7 +12,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from attio_automate.actions.targets import summary, target_record
@@ -42,6 +42,16 @@ COMPLETE_TASK_SCHEMA = {
     "type": "object",
     "properties": {"task_id": _SLUG},
     "required": ["task_id"],
+    "additionalProperties": False,
+}
+WAIT_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "rule": _SLUG,
+        "step": {"type": "integer", "minimum": 0},
+        "due_at": {"type": "string", "minLength": 1},
+    },
+    "required": ["rule", "step", "due_at"],
     "additionalProperties": False,
 }
 UPSERT_SCHEMA = {
@@ -111,6 +121,23 @@ async def add_to_list(ctx: ActionContext, params: Mapping[str, Any]) -> Any:
         once=bool(params.get("once", True)),
     )
     return {"list": params["list"], "entry_id": entry.entry_id}
+
+
+async def wait(ctx: ActionContext, params: Mapping[str, Any]) -> Any:
+    """A rule's wait: stored with the event it came from, to resume the rule
+    at ``step`` when ``due_at`` comes (planned by the rules engine)."""
+    due = datetime.fromisoformat(str(params["due_at"]).replace("Z", "+00:00")).timestamp()
+    rule, step = params["rule"], params["step"]
+    key = f"wait:{ctx.event.key}:{rule}:{step}"
+    payload = {
+        **ctx.event.event.to_json(),
+        "wait": {"rule": rule, "step": step, "due_at": params["due_at"], "from": ctx.event.key},
+    }
+    result = {"due_at": params["due_at"], "resumes": f"rule {rule} at step {step + 1}"}
+    if ctx.enqueue_wait is None:
+        return {**result, "stored": False}
+    await ctx.enqueue_wait(key, due, payload)
+    return {**result, "wait": key}
 
 
 async def update_entry(ctx: ActionContext, params: Mapping[str, Any]) -> Any:
@@ -226,6 +253,13 @@ def register_actions(register: RegisterAction) -> None:
         schema=ADD_TO_LIST_SCHEMA,
         reconcile=_find_entry,
         description="Add the record to a list (one entry per record unless once: false).",
+    )
+    register(
+        "wait",
+        wait,
+        schema=WAIT_SCHEMA,
+        idempotent=True,
+        description="A rule's wait: resume the rule when it is due (from wait: steps).",
     )
     register(
         "update_entry",

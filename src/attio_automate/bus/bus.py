@@ -35,19 +35,22 @@ class HookBus:
     def __init__(self, manager: pluggy.PluginManager) -> None:
         self.manager = manager
 
-    async def call(self, hook: str, **kwargs: Any) -> list[HookFailure]:
+    async def call(self, hook: str, *, only: str | None = None, **kwargs: Any) -> list[HookFailure]:
         """Call ``hook``, awaiting async implementations one after the other;
-        return the failures."""
-        _, failures = await self.call_for_results(hook, **kwargs)
+        return the failures.  ``only`` names the one plugin to call."""
+        _, failures = await self.call_for_results(hook, only=only, **kwargs)
         return failures
 
     async def call_for_results(
-        self, hook: str, **kwargs: Any
+        self, hook: str, *, only: str | None = None, **kwargs: Any
     ) -> tuple[list[Any], list[HookFailure]]:
         """Call ``hook``; return what the implementations returned (awaited,
         without the Nones; one value or none for a ``firstresult`` hook) and
-        the failures."""
+        the failures.  ``only`` names the one plugin to call."""
         caller = getattr(self.manager.hook, hook)
+        if only is not None:
+            others = [p for p in self.manager.get_plugins() if self.manager.get_name(p) != only]
+            caller = self.manager.subset_hook_caller(hook, remove_plugins=others)
         with collecting() as failures:
             try:
                 returned = caller(**kwargs)

@@ -243,6 +243,9 @@ class ActionContext:
     intent_at: float | None = None
     own_tokens: frozenset[str] = frozenset()
     claimed: Callable[[str, str], Awaitable[bool]] | None = None
+    #: Store a rule's wait: ``(key, due, payload)``, whether it was new
+    #: (None where nothing is stored: dry runs).
+    enqueue_wait: Callable[[str, float, Mapping[str, Any]], Awaitable[bool]] | None = None
 
     @property
     def services(self) -> Services:

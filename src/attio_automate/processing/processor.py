@@ -60,6 +60,8 @@ class EventProcessor:
         self.settings = settings or {}
         #: Records and entries, through the record cache when there is one.
         self.records = records or RecordReader(attio)
+        #: Stores a rule's wait until it is due (the store's inbox, in a runner).
+        self.enqueue_wait: Callable[[str, float, Mapping[str, Any]], Awaitable[bool]] | None = None
         #: Tells other runners about a schema change ("schema:objects:<id>").
         self.announce: Callable[[str], Awaitable[None]] | None = None
         self.bus = bus
@@ -105,7 +107,10 @@ class EventProcessor:
     async def decide(self, ctx: EventContext) -> list[Failure]:
         """Let every plugin that wants it look at ``ctx`` and plan; the
         failures (also in the trace's ``errors``), classified."""
-        hook_failures = await self.bus.call("handle_event", event=ctx)
+        # A rule's wait that fell due is the rules' own business: plugins
+        # saw the event it came from when it arrived.
+        only = "rules" if ctx.event.wait is not None else None
+        hook_failures = await self.bus.call("handle_event", only=only, event=ctx)
         return [_noted(ctx, failure) for failure in hook_failures]
 
     async def process(
@@ -182,6 +187,8 @@ class EventProcessor:
 
     async def _wanted(self, ctx: EventContext) -> tuple[bool, bool]:
         """Whether any plugin wants the event, and whether one needs its record."""
+        if ctx.event.wait is not None:
+            return True, True  # the rule rechecks the record as it is now
         hook = self.bus.manager.hook
         handlers = {impl.plugin_name for impl in hook.handle_event.get_hookimpls()}
         declared = {impl.plugin_name for impl in hook.wanted_events.get_hookimpls()}
@@ -240,6 +247,7 @@ class EventProcessor:
                 intent_at=earlier.at if earlier is not None else None,
                 own_tokens=frozenset(self.own_actor_ids | self.attio.token_ids),
                 claimed=_claims(ledger, planned),
+                enqueue_wait=self.enqueue_wait,
             )
             action = self.actions.get(planned.action)
             if action is None:

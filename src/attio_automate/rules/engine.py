@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from fnmatch import fnmatchcase
 from typing import Any
 
 from attio_automate.bus.context import EventContext, Interest
 from attio_automate.bus.hookspecs import hookimpl
 from attio_automate.errors import TemplateProblem
+from attio_automate.rules import waits
 from attio_automate.rules.conditions import holds
-from attio_automate.rules.model import ActionCall, Rule, RuleSet
+from attio_automate.rules.model import ActionCall, Rule, RuleSet, WaitStep
 
 
 @dataclass
@@ -74,6 +76,15 @@ class RulesEngine:
         """
         rules = self.rules
         context = event.template_context()
+        if event.event.wait is not None:
+            try:
+                return [self._resume(rules, event, context)]
+            except Exception as exc:
+                message = (
+                    str(exc) if isinstance(exc, TemplateProblem) else f"{type(exc).__name__}: {exc}"
+                )
+                rule_id = str(event.event.wait.get("rule"))
+                return [Decision(rule_id, False, "error", error=message)]
         decisions = []
         for rule in rules.rules:
             try:
@@ -110,12 +121,56 @@ class RulesEngine:
             if not verdict:
                 return Decision(rule.id, False, f"condition failed: {reason}")
             reasons.append(reason)
-        actions = [
-            ActionCall(call.action, rules.templates.render_params(call.params, scope))
-            for call in rule.do
-        ]
+        actions = self._steps(rules, rule, scope, event, start=0)
         reason = "; ".join(reasons) if reasons else f"event {event_type} matched"
         return Decision(rule.id, True, reason, actions)
+
+    def _resume(self, rules: RuleSet, event: EventContext, context: dict[str, Any]) -> Decision:
+        """A wait of a rule fell due: its next steps, if the rule (as it is
+        now) still wants them for the record (as it is now)."""
+        wait = event.event.wait or {}
+        rule = next((r for r in rules.rules if r.id == wait.get("rule")), None)
+        name = str(wait.get("rule"))
+        if rule is None or not rule.enabled:
+            return Decision(name, False, "the rule is gone or disabled: the wait ends here")
+        if event.gone:
+            return Decision(rule.id, False, "the record no longer exists (gone)")
+        scope = {**context, "rule": {"id": rule.id, "description": rule.description}}
+        reasons = []
+        if rule.recheck:
+            for condition in rule.when:
+                verdict, reason = holds(condition, scope, rules.templates)
+                if not verdict:
+                    return Decision(rule.id, False, f"after the wait, condition failed: {reason}")
+                reasons.append(reason)
+        actions = self._steps(rules, rule, scope, event, start=int(wait.get("step", 0)))
+        why = "; ".join(reasons) if reasons else "rechecking is off"
+        return Decision(rule.id, True, f"the wait is over ({why})", actions)
+
+    def _steps(
+        self, rules: RuleSet, rule: Rule, scope: dict[str, Any], event: EventContext, start: int
+    ) -> list[ActionCall]:
+        """The rule's steps from ``start``, rendered, up to and including the
+        next wait (as a ``wait`` action: the rest comes when it is due)."""
+        actions = []
+        for index in range(start, len(rule.do)):
+            step = rule.do[index]
+            if isinstance(step, WaitStep):
+                if step.until is not None:
+                    rendered = rules.templates.render(step.until, scope)
+                    due = waits.moment(rendered, step.timezone)
+                else:
+                    # From the event's time: a retry plans the same wait.
+                    due = event.received_at + (step.seconds or 0.0)
+                stamp = datetime.fromtimestamp(due, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+                actions.append(
+                    ActionCall("wait", {"rule": rule.id, "step": index + 1, "due_at": stamp})
+                )
+                break
+            actions.append(
+                ActionCall(step.action, rules.templates.render_params(step.params, scope))
+            )
+        return actions
 
     @hookimpl
     def wanted_events(self) -> list[Interest]:

@@ -16,7 +16,7 @@ from jsonschema.exceptions import ValidationError, best_match
 
 from attio_automate.actions.registry import ActionRegistry
 from attio_automate.errors import ConfigError
-from attio_automate.rules import templates
+from attio_automate.rules import templates, waits
 from attio_automate.rules.model import (
     ActionCall,
     Condition,
@@ -24,7 +24,9 @@ from attio_automate.rules.model import (
     Group,
     Rule,
     RuleSet,
+    Step,
     TemplateCondition,
+    WaitStep,
 )
 from attio_automate.rules.schema import OPERATORS, RULES_SCHEMA
 from attio_automate.rules.templates import Templates
@@ -96,12 +98,14 @@ def load_rules(
     rules = _compile(candidates, problems, registry, compiler)
     if problems.items:
         raise ConfigError(problems.lines())
-    used = frozenset(call.action for rule in rules for call in rule.do)
+    used = frozenset(
+        call.action for rule in rules for call in rule.do if isinstance(call, ActionCall)
+    )
     return RuleSet(tuple(rules), filename, used, compiler)
 
 
 def _schema_problem(error: ValidationError, problems: _Problems) -> None:
-    if _field_condition_problem(error, problems):
+    if _field_condition_problem(error, problems) or _wait_problem(error, problems):
         return
     if error.validator in ("anyOf", "oneOf") and error.context:
         deepest = best_match(error.context)
@@ -124,6 +128,31 @@ def _schema_problem(error: ValidationError, problems: _Problems) -> None:
         return
     where = ".".join(str(p) for p in path) or "the file"
     problems.add(path, f"{where}: {error.message}")
+
+
+def _wait_problem(error: ValidationError, problems: _Problems) -> bool:
+    """Say what is wrong with a step meant as a wait (the schema would say
+    what an action step lacks); False when ``error`` is about something else."""
+    instance = error.instance
+    if (
+        error.validator != "anyOf"
+        or not isinstance(instance, dict)
+        or "action" in instance
+        or not {"wait", "until"} & set(instance)
+    ):
+        return False
+    path = tuple(error.absolute_path)
+    unknown = sorted(set(instance) - {"wait", "until", "timezone"})
+    if unknown:
+        for key in unknown:
+            problems.add((*path, key), f"unknown key {key!r} in a wait", key=True)
+    elif {"wait", "until"} <= set(instance):
+        problems.add(path, "a wait takes wait: (how long) or until: (when), not both")
+    elif "wait" in instance:
+        problems.add((*path, "wait"), "wait: takes a duration like 7d or a number of seconds")
+    else:
+        problems.add((*path, "until"), "until: takes a date or date-time (a template)")
+    return True
 
 
 def _field_condition_problem(error: ValidationError, problems: _Problems) -> bool:
@@ -170,10 +199,19 @@ def _compile(
             _condition(c, (*base, "when", i), problems, compiler)
             for i, c in enumerate(raw.get("when", []))
         )
-        calls = []
+        calls: list[Step] = []
         for i, step in enumerate(raw["do"]):
             where = (*base, "do", i)
+            if "action" not in step:
+                calls.append(_wait(step, where, problems, compiler))
+                continue
             params = step.get("with", {})
+            if step["action"] == "wait":
+                problems.add(
+                    (*where, "action"),
+                    "a wait is a step of its own: write `- wait: 7d` or `- until: <date>`",
+                )
+                continue
             for sub_path, message in registry.check(step["action"], params, templated=True):
                 target = (
                     (*where, "action")
@@ -194,10 +232,30 @@ def _compile(
                 enabled=raw.get("enabled", True),
                 when=when,
                 do=tuple(calls),
+                recheck=raw.get("recheck", True),
                 origin=f"{problems.filename}:{line}:{column}",
             )
         )
     return rules
+
+
+def _wait(
+    raw: dict[str, Any], path: tuple[str | int, ...], problems: _Problems, compiler: Templates
+) -> WaitStep:
+    timezone = raw.get("timezone", "UTC")
+    try:
+        waits.zone(timezone)
+    except ValueError as exc:
+        problems.add((*path, "timezone"), str(exc))
+    if "until" in raw:
+        _check_template(raw["until"], (*path, "until"), problems, compiler)
+        return WaitStep(until=raw["until"], timezone=timezone)
+    try:
+        seconds = waits.duration(raw["wait"])
+    except ValueError as exc:
+        problems.add((*path, "wait"), str(exc))
+        seconds = 0.0
+    return WaitStep(seconds=seconds, timezone=timezone)
 
 
 def _condition(

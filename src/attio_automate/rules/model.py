@@ -39,6 +39,19 @@ class ActionCall:
 
 
 @dataclass(frozen=True)
+class WaitStep:
+    """A pause in a rule's ``do:``: ``seconds`` from the event, or ``until``
+    a rendered date or date-time (naive ones in ``timezone``)."""
+
+    seconds: float | None = None
+    until: str | None = None
+    timezone: str = "UTC"
+
+
+Step = ActionCall | WaitStep
+
+
+@dataclass(frozen=True)
 class Rule:
     id: str
     on: tuple[str, ...]
@@ -47,7 +60,9 @@ class Rule:
     list: str | None = None
     enabled: bool = True
     when: tuple[Condition, ...] = ()
-    do: tuple[ActionCall, ...] = ()
+    do: tuple[Step, ...] = ()
+    #: After a wait, check ``when`` again on the record as it is then.
+    recheck: bool = True
     #: Where the rule starts in its file, for messages.
     origin: str = ""
 

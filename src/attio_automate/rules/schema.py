@@ -67,16 +67,36 @@ RULES_SCHEMA: dict[str, Any] = {
                     "list": {"type": "string", "minLength": 1},
                     "enabled": {"type": "boolean"},
                     "when": {"type": "array", "items": {"$ref": "condition"}},
+                    "recheck": {"type": "boolean"},
                     "do": {
                         "type": "array",
                         "items": {
-                            "type": "object",
-                            "properties": {
-                                "action": {"type": "string", "minLength": 1},
-                                "with": {"type": "object"},
-                            },
-                            "required": ["action"],
-                            "additionalProperties": False,
+                            "anyOf": [
+                                {
+                                    "type": "object",
+                                    "properties": {
+                                        "action": {"type": "string", "minLength": 1},
+                                        "with": {"type": "object"},
+                                    },
+                                    "required": ["action"],
+                                    "additionalProperties": False,
+                                },
+                                {
+                                    "type": "object",
+                                    "properties": {
+                                        "wait": {
+                                            "anyOf": [
+                                                {"type": "string", "minLength": 1},
+                                                {"type": "number", "exclusiveMinimum": 0},
+                                            ]
+                                        },
+                                        "until": {"type": "string", "minLength": 1},
+                                        "timezone": {"type": "string", "minLength": 1},
+                                    },
+                                    "oneOf": [{"required": ["wait"]}, {"required": ["until"]}],
+                                    "additionalProperties": False,
+                                },
+                            ]
                         },
                     },
                 },

@@ -34,6 +34,12 @@ class NewEvent:
     payload: Mapping[str, Any]
     webhook_id: str | None
     received_at: float
+    #: When it may first be claimed (a wait's due time); on receipt by default.
+    available_at: float | None = None
+
+    @property
+    def first_at(self) -> float:
+        return self.received_at if self.available_at is None else self.available_at
 
 
 @dataclass(frozen=True)

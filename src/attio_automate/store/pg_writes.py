@@ -21,8 +21,9 @@ async def insert_events(connection: Any, events: Sequence[NewEvent]) -> set[str]
     rows = await connection.fetch(
         "INSERT INTO inbox (key, ordering_key, event_type, payload, webhook_id, "
         "received_at, available_at) "
-        "SELECT k, o, t, p::jsonb, w, r, r FROM unnest($1::text[], $2::text[], "
-        "$3::text[], $4::text[], $5::text[], $6::float8[]) AS x(k, o, t, p, w, r) "
+        "SELECT k, o, t, p::jsonb, w, r, a FROM unnest($1::text[], $2::text[], "
+        "$3::text[], $4::text[], $5::text[], $6::float8[], $7::float8[]) "
+        "AS x(k, o, t, p, w, r, a) "
         "ON CONFLICT (key) DO NOTHING RETURNING key",
         [e.key for e in events],
         [e.ordering_key for e in events],
@@ -30,6 +31,7 @@ async def insert_events(connection: Any, events: Sequence[NewEvent]) -> set[str]
         [json.dumps(e.payload) for e in events],
         [e.webhook_id for e in events],
         [e.received_at for e in events],
+        [e.first_at for e in events],
     )
     return {row["key"] for row in rows}
 

@@ -139,7 +139,7 @@ class SQLiteStore(EndsAttempts):
                         json.dumps(event.payload),
                         event.webhook_id,
                         event.received_at,
-                        event.received_at,
+                        event.first_at,
                     ),
                 )
                 inserted.append(cursor.rowcount == 1)

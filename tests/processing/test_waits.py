@@ -1,0 +1,148 @@
+"""Waits in rules: kept in the store with their event, fired when due (not
+before), the rule rechecked on the record as it is then, and restarts lose
+nothing.  The dispatcher runs on a virtual clock: a week passes at once."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from attio_automate.assembly import waits_into
+from attio_automate.store import open_store_url
+from attio_automate.store.base import EventFilter
+from tests.processing.conftest import MEMBER, Harness
+
+pytestmark = pytest.mark.anyio
+DAY = 86400.0
+
+FOLLOW_UP = """
+  - id: follow-up
+    on: record.created
+    object: people
+    when:
+      - field: record.job_title
+        contains: Founder
+    do:
+      - action: add_note
+        with: {title: Hello, content: first}
+      - wait: 7d
+      - action: add_note
+        with: {title: Follow up, content: "due {{ now() | iso }}"}
+"""
+
+
+async def setup(make: Any, rules: str = FOLLOW_UP) -> Harness:
+    h: Harness = await make(rules=rules)
+    h.dispatcher.processor.enqueue_wait = waits_into(h.store)
+    return h
+
+
+async def founder(h: Harness) -> str:
+    person = h.fake.workspace.create_record(
+        "people", {"name": "Ada Lovelace", "job_title": "Founder"}, actor=MEMBER
+    )
+    payload = {
+        "event_type": "record.created",
+        "id": {"object_id": h.fake.workspace.objects["people"].id, "record_id": person.id},
+        "actor": MEMBER,
+    }
+    from attio_automate.store.base import NewEvent
+
+    await h.store.insert_events(
+        [
+            NewEvent(
+                f"d-{person.id}:0",
+                f"record:{person.id}",
+                "record.created",
+                payload,
+                None,
+                h.clock.time(),
+            )
+        ]
+    )
+    return person.id
+
+
+def titles(h: Harness) -> list[str]:
+    return [n.title for n in h.fake.workspace.notes.values()]
+
+
+async def test_a_wait_fires_when_due_and_not_before(make: Any) -> None:
+    h = await setup(make)
+    start = h.clock.time()
+    await founder(h)
+    assert await h.dispatcher.run_ready() == 1
+    assert titles(h) == ["Hello"]
+    waits = [e for e in await h.store.list_events(EventFilter(limit=10)) if e.event_type == "wait"]
+    assert len(waits) == 1
+    assert waits[0].available_at == pytest.approx(start + 7 * DAY)
+    h.clock.advance(7 * DAY - 60)
+    assert await h.dispatcher.run_ready() == 0  # a minute early: nothing
+    h.clock.advance(61)
+    assert await h.dispatcher.run_ready() == 1
+    assert titles(h) == ["Hello", "Follow up"]
+    (follow_up,) = [n for n in h.fake.workspace.notes.values() if n.title == "Follow up"]
+    # now() in the resumed steps is the moment the wait fell due.
+    assert "due 2023-11-21T22:13:20" in follow_up.content_markdown
+    assert await h.dispatcher.run_ready() == 0  # fired once
+
+
+async def test_the_rule_is_rechecked_after_the_wait(make: Any) -> None:
+    h = await setup(make)
+    record_id = await founder(h)
+    await h.dispatcher.run_ready()
+    # No longer a founder when the wait ends: the rest of the rule does not run.
+    h.fake.workspace.update_record(
+        "people", record_id, {"job_title": "Engineer"}, mode="replace", actor=MEMBER
+    )
+    h.clock.advance(7 * DAY + 1)
+    assert await h.dispatcher.run_ready() == 1
+    assert titles(h) == ["Hello"]
+    waits = [e for e in await h.store.list_events(EventFilter(limit=10)) if e.event_type == "wait"]
+    assert waits[0].status == "done"
+    trace = await h.store.get_trace(waits[0].id)
+    assert trace is not None
+    assert "after the wait, condition failed" in trace["decisions"][0]["reason"]
+
+
+async def test_without_recheck_the_rest_runs_anyway(make: Any) -> None:
+    h = await setup(make, FOLLOW_UP.replace("    when:", "    recheck: false\n    when:"))
+    record_id = await founder(h)
+    await h.dispatcher.run_ready()
+    h.fake.workspace.update_record(
+        "people", record_id, {"job_title": "Engineer"}, mode="replace", actor=MEMBER
+    )
+    h.clock.advance(7 * DAY + 1)
+    await h.dispatcher.run_ready()
+    assert titles(h) == ["Hello", "Follow up"]
+
+
+async def test_a_pending_wait_survives_a_restart(make: Any, tmp_path: Any) -> None:
+    h = await setup(make)
+    await founder(h)
+    await h.dispatcher.run_ready()
+    url = f"sqlite:///{h.store.path}"
+    await h.store.close()
+    # A new process on the same store, days later.
+    reopened = open_store_url(url)
+    await reopened.open()
+    h.store = reopened  # type: ignore[assignment]
+    h.dispatcher.store = reopened
+    h.dispatcher.processor.enqueue_wait = waits_into(reopened)
+    h.clock.advance(8 * DAY)
+    assert await h.dispatcher.run_ready() == 1
+    assert titles(h) == ["Hello", "Follow up"]
+
+
+async def test_a_retried_event_plans_the_same_wait_once(make: Any) -> None:
+    h = await setup(make)
+    await founder(h)
+    await h.dispatcher.run_ready()
+    events = await h.store.list_events(EventFilter(limit=10))
+    original = next(e for e in events if e.event_type == "record.created")
+    # Replayed (a redelivery forced through, say): the same wait, not a second one.
+    await h.store.requeue([original.id], now=h.clock.time(), force=True)
+    await h.dispatcher.run_ready()
+    waits = [e for e in await h.store.list_events(EventFilter(limit=10)) if e.event_type == "wait"]
+    assert len(waits) == 1

@@ -1,0 +1,76 @@
+"""Wait steps in rules files: what they may say, and errors where they are."""
+
+from __future__ import annotations
+
+import pytest
+
+from attio_automate.actions.registry import ActionRegistry
+from attio_automate.assembly import load_plugins
+from attio_automate.errors import ConfigError
+from attio_automate.rules.loader import load_rules
+from attio_automate.rules.model import WaitStep
+
+
+@pytest.fixture
+def registry() -> ActionRegistry:
+    return load_plugins(entry_points=False).actions
+
+
+def rules(*steps: str, extra: str = "") -> str:
+    body = "".join(f"      - {step}\n" for step in steps)
+    return (
+        "version: 1\nrules:\n  - id: later\n    on: record.created\n    object: people\n"
+        f"{extra}    do:\n{body}"
+    )
+
+
+def problems(text: str, registry: ActionRegistry) -> list[str]:
+    with pytest.raises(ConfigError) as caught:
+        load_rules(text, filename="r.yaml", registry=registry)
+    return caught.value.problems
+
+
+NOTE = "{action: add_note, with: {title: t, content: c}}"
+
+
+def test_waits_load_as_steps(registry: ActionRegistry) -> None:
+    text = rules(
+        NOTE,
+        "wait: 7d",
+        NOTE,
+        "{until: '{{ record.next_call }}', timezone: Europe/Berlin}",
+        NOTE,
+        "wait: 90",
+        extra="    recheck: false\n",
+    )
+    (rule,) = load_rules(text, registry=registry).rules
+    assert rule.recheck is False
+    assert rule.do[1] == WaitStep(seconds=7 * 86400)
+    assert rule.do[3] == WaitStep(until="{{ record.next_call }}", timezone="Europe/Berlin")
+    assert rule.do[5] == WaitStep(seconds=90)
+
+
+def test_bad_waits_are_reported_where_they_are(registry: ActionRegistry) -> None:
+    text = rules(
+        "wait: 7 days",
+        "{wait: 1d, timezone: Mars/Olympus}",
+        "{until: '{{ record.x | nope }}'}",
+        "{action: wait, with: {}}",
+    )
+    found = problems(text, registry)
+    assert found[0] == "r.yaml:7:15: '7 days' is not a duration like 30m, 12h, 7d or 2w"
+    assert found[1] == "r.yaml:8:30: 'Mars/Olympus' is not a time zone like Europe/Berlin or UTC"
+    assert found[2].startswith("r.yaml:9:")
+    assert "nope" in found[2]
+    assert found[3] == (
+        "r.yaml:10:18: a wait is a step of its own: write `- wait: 7d` or `- until: <date>`"
+    )
+    assert problems(rules("{wait: 1d, until: '2026-01-01'}"), registry) == [
+        "r.yaml:7:9: a wait takes wait: (how long) or until: (when), not both"
+    ]
+    assert problems(rules("{wait: 1d, colour: red}"), registry) == [
+        "r.yaml:7:20: unknown key 'colour' in a wait"
+    ]
+    assert problems(rules("wait: -3"), registry) == [
+        "r.yaml:7:15: wait: takes a duration like 7d or a number of seconds"
+    ]
