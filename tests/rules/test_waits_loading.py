@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
+from click.testing import CliRunner
 
 from attio_automate.actions.registry import ActionRegistry
 from attio_automate.assembly import load_plugins
+from attio_automate.cli.main import main
 from attio_automate.errors import ConfigError
 from attio_automate.rules.loader import load_rules
 from attio_automate.rules.model import WaitStep
@@ -74,3 +79,25 @@ def test_bad_waits_are_reported_where_they_are(registry: ActionRegistry) -> None
     assert problems(rules("wait: -3"), registry) == [
         "r.yaml:7:15: wait: takes a duration like 7d or a number of seconds"
     ]
+
+
+def test_a_dry_run_shows_the_wait_and_when_it_is_due(tmp_path: Path) -> None:
+    rules_file = tmp_path / "rules.yaml"
+    rules_file.write_text(rules(NOTE, "wait: 3d", NOTE))
+    event = tmp_path / "event.json"
+    event.write_text(
+        json.dumps(
+            {"event_type": "record.created", "id": {"object_id": "people", "record_id": "p-ada"}}
+        )
+    )
+    record = tmp_path / "record.json"
+    record.write_text(json.dumps({"object": "people", "record_id": "p-ada", "values": {}}))
+    args = ["rules", "test", str(rules_file), "--event", str(event), "--record", str(record)]
+    shown = CliRunner().invoke(main, [*args, "--no-installed-plugins", "--json"])
+    assert shown.exit_code == 0, shown.output
+    actions = json.loads(shown.output)["actions"]
+    assert [a["action"] for a in actions] == ["add_note", "wait"]  # the rest comes when due
+    result = actions[1]["result"]
+    assert result["resumes"] == "rule later at step 3"
+    assert result["stored"] is False
+    assert result["due_at"].endswith("Z")
