@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Mapping, Sequence
+from collections.abc import AsyncIterator, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -223,7 +223,7 @@ async def assembled(
 
             processor.remember_token = remember
             processor.wall_clock = clock.time
-            processor.enqueue_wait = waits_into(store)
+            processor.waits = StoreWaits(store, clock)
             processor.loop_guard = settings.attio.loop_guard
             processor.announce = store.publish
             dispatcher = Dispatcher(
@@ -348,15 +348,19 @@ def _on_message(
             schema.invalidate("lists", identifier or None)
 
 
-def waits_into(
-    store: Store,
-) -> Callable[[str, float, Mapping[str, Any]], Awaitable[bool]]:
-    """How a rule's wait is kept: as an event in the inbox, claimable when it
-    is due (so it survives restarts and fires once across runners, like any
-    event), on a key of its own (it holds up nothing else of the record)."""
+class StoreWaits:
+    """Rules' waits kept as events in the store's inbox, claimable when due
+    (so they survive restarts and fire once across runners, like any event),
+    each on a key of its own (it holds up nothing else of the record)."""
 
-    async def enqueue(key: str, due: float, payload: Mapping[str, Any]) -> bool:
-        event = NewEvent(
+    def __init__(self, store: Store, clock: Clock) -> None:
+        self.store = store
+        self.clock = clock
+
+    async def keep(
+        self, key: str, due: float, payload: Mapping[str, Any], *, group: str, policy: str
+    ) -> bool:
+        wait = NewEvent(
             key=key,
             ordering_key=key,
             event_type="wait",
@@ -366,10 +370,10 @@ def waits_into(
             received_at=due,
             available_at=due,
         )
-        (new,) = await store.insert_events([event])
-        return new
+        return await self.store.insert_wait(wait, group=group, policy=policy, now=self.clock.time())
 
-    return enqueue
+    async def cancel(self, group: str, *, reason: str) -> int:
+        return await self.store.cancel_waits(group, now=self.clock.time(), reason=reason)
 
 
 def periodic_jobs(runner: Runner) -> list[Job]:

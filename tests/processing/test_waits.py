@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from attio_automate.assembly import waits_into
+from attio_automate.assembly import StoreWaits
 from attio_automate.store import open_store_url
 from attio_automate.store.base import EventFilter
 from tests.processing.conftest import MEMBER, Harness
@@ -34,7 +34,7 @@ FOLLOW_UP = """
 
 async def setup(make: Any, rules: str = FOLLOW_UP) -> Harness:
     h: Harness = await make(rules=rules)
-    h.dispatcher.processor.enqueue_wait = waits_into(h.store)
+    h.dispatcher.processor.waits = StoreWaits(h.store, h.clock)
     return h
 
 
@@ -129,7 +129,7 @@ async def test_a_pending_wait_survives_a_restart(make: Any, tmp_path: Any) -> No
     await reopened.open()
     h.store = reopened  # type: ignore[assignment]
     h.dispatcher.store = reopened
-    h.dispatcher.processor.enqueue_wait = waits_into(reopened)
+    h.dispatcher.processor.waits = StoreWaits(reopened, h.clock)
     h.clock.advance(8 * DAY)
     assert await h.dispatcher.run_ready() == 1
     assert titles(h) == ["Hello", "Follow up"]
@@ -146,3 +146,81 @@ async def test_a_retried_event_plans_the_same_wait_once(make: Any) -> None:
     await h.dispatcher.run_ready()
     waits = [e for e in await h.store.list_events(EventFilter(limit=10)) if e.event_type == "wait"]
     assert len(waits) == 1
+
+
+STAGED = """
+  - id: nudge
+    on: [record.created, record.updated]
+    object: people
+    when:
+      - field: record.job_title
+        contains: Founder
+    cancel_on:
+      on: record.updated
+      when:
+        - field: record.job_title
+          equals: Customer
+    do:
+      - wait: 3d
+      - action: add_note
+        with: {title: Nudge, content: "from {{ event.event_type }}"}
+"""
+
+
+async def event_about(h: Harness, record_id: str, event_type: str, key: str) -> None:
+    from attio_automate.store.base import NewEvent
+
+    payload = {
+        "event_type": event_type,
+        "id": {"object_id": h.fake.workspace.objects["people"].id, "record_id": record_id},
+        "actor": MEMBER,
+    }
+    await h.store.insert_events(
+        [NewEvent(key, f"record:{record_id}", event_type, payload, None, h.clock.time())]
+    )
+
+
+async def pending_waits(h: Harness) -> list[Any]:
+    return await h.store.list_events(EventFilter(event_type="wait", status="pending"))
+
+
+@pytest.mark.parametrize(
+    ("policy", "pending", "nudges"), [("replace", 1, 1), ("keep", 1, 1), ("parallel", 2, 2)]
+)
+async def test_a_retriggered_rule_replaces_keeps_or_adds_its_wait(
+    make: Any, policy: str, pending: int, nudges: int
+) -> None:
+    rules = STAGED.replace("    cancel_on:", f"    on_retrigger: {policy}\n    cancel_on:")
+    h = await setup(make, rules)
+    record_id = await founder(h)
+    await h.dispatcher.run_ready()
+    h.clock.advance(DAY)
+    await event_about(h, record_id, "record.updated", "d-2:0")
+    await h.dispatcher.run_ready()
+    waits = await pending_waits(h)
+    assert len(waits) == pending
+    if policy != "parallel":
+        kept = "record.created" if policy == "keep" else "record.updated"
+        assert waits[0].payload["event_type"] == kept
+    h.clock.advance(5 * DAY)
+    await h.dispatcher.run_ready()
+    assert titles(h).count("Nudge") == nudges
+
+
+async def test_cancel_on_cancels_the_pending_wait(make: Any) -> None:
+    h = await setup(make, STAGED)
+    record_id = await founder(h)
+    await h.dispatcher.run_ready()
+    assert len(await pending_waits(h)) == 1
+    h.fake.workspace.update_record(
+        "people", record_id, {"job_title": "Customer"}, mode="replace", actor=MEMBER
+    )
+    await event_about(h, record_id, "record.updated", "d-2:0")
+    await h.dispatcher.run_ready()
+    assert await pending_waits(h) == []
+    cancelled = await h.store.list_events(EventFilter(event_type="wait"))
+    assert cancelled[0].status == "skipped"
+    assert (cancelled[0].reason or "").startswith("cancelled by record.updated")
+    h.clock.advance(5 * DAY)
+    assert await h.dispatcher.run_ready() == 0
+    assert "Nudge" not in titles(h)

@@ -58,8 +58,8 @@ def test_unknown_action_points_at_the_action(registry) -> None:  # type: ignore[
     text = GOOD.replace("action: add_note", "action: add_note_typo")
     assert problems(text, registry) == [
         "r.yaml:10:17: action 'add_note_typo': unknown action 'add_note_typo' (known: "
-        "add_note, add_to_list, complete_task, create_task, update_entry, update_record, "
-        "upsert_record, wait)"
+        "add_note, add_to_list, cancel_waits, complete_task, create_task, update_entry, "
+        "update_record, upsert_record, wait)"
     ]
 
 
@@ -91,8 +91,8 @@ def test_duplicate_rule_id(registry) -> None:  # type: ignore[no-untyped-def]
 def test_unknown_key_points_at_the_key(registry) -> None:  # type: ignore[no-untyped-def]
     text = GOOD.replace("    object: people\n", "    object: people\n    colour: red\n")
     assert problems(text, registry) == [
-        "r.yaml:6:5: unknown key 'colour' (expected one of: description, do, enabled, id, list, "
-        "object, on, recheck, when)"
+        "r.yaml:6:5: unknown key 'colour' (expected one of: cancel_on, description, do, "
+        "enabled, id, list, object, on, on_retrigger, recheck, when)"
     ]
 
 

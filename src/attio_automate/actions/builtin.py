@@ -50,8 +50,15 @@ WAIT_SCHEMA = {
         "rule": _SLUG,
         "step": {"type": "integer", "minimum": 0},
         "due_at": {"type": "string", "minLength": 1},
+        "on_retrigger": {"enum": ["replace", "keep", "parallel"]},
     },
     "required": ["rule", "step", "due_at"],
+    "additionalProperties": False,
+}
+CANCEL_WAITS_SCHEMA = {
+    "type": "object",
+    "properties": {"rule": _SLUG},
+    "required": ["rule"],
     "additionalProperties": False,
 }
 UPSERT_SCHEMA = {
@@ -123,21 +130,43 @@ async def add_to_list(ctx: ActionContext, params: Mapping[str, Any]) -> Any:
     return {"list": params["list"], "entry_id": entry.entry_id}
 
 
+def wait_group(ctx: ActionContext, rule: str) -> str:
+    """The waits of one rule for one record (or entry, or note)."""
+    return f"{rule}|{ctx.event.event.ordering_key}"
+
+
 async def wait(ctx: ActionContext, params: Mapping[str, Any]) -> Any:
     """A rule's wait: stored with the event it came from, to resume the rule
     at ``step`` when ``due_at`` comes (planned by the rules engine)."""
     due = datetime.fromisoformat(str(params["due_at"]).replace("Z", "+00:00")).timestamp()
     rule, step = params["rule"], params["step"]
+    policy = params.get("on_retrigger", "replace")
     key = f"wait:{ctx.event.key}:{rule}:{step}"
+    group = wait_group(ctx, rule)
     payload = {
         **ctx.event.event.to_json(),
-        "wait": {"rule": rule, "step": step, "due_at": params["due_at"], "from": ctx.event.key},
+        "wait": {
+            "rule": rule,
+            "step": step,
+            "due_at": params["due_at"],
+            "from": ctx.event.key,
+            "group": group,
+        },
     }
     result = {"due_at": params["due_at"], "resumes": f"rule {rule} at step {step + 1}"}
-    if ctx.enqueue_wait is None:
+    if ctx.waits is None:
         return {**result, "stored": False}
-    await ctx.enqueue_wait(key, due, payload)
-    return {**result, "wait": key}
+    stored = await ctx.waits.keep(key, due, payload, group=group, policy=policy)
+    return {**result, "wait": key, "stored": stored}
+
+
+async def cancel_waits(ctx: ActionContext, params: Mapping[str, Any]) -> Any:
+    """Cancel a rule's pending waits for the event's record (``cancel_on:``)."""
+    group = wait_group(ctx, params["rule"])
+    if ctx.waits is None:
+        return {"cancelled": None, "rule": params["rule"]}
+    reason = f"cancelled by {ctx.event.event.event_type} ({ctx.event.key})"
+    return {"cancelled": await ctx.waits.cancel(group, reason=reason), "rule": params["rule"]}
 
 
 async def update_entry(ctx: ActionContext, params: Mapping[str, Any]) -> Any:
@@ -260,6 +289,13 @@ def register_actions(register: RegisterAction) -> None:
         schema=WAIT_SCHEMA,
         idempotent=True,
         description="A rule's wait: resume the rule when it is due (from wait: steps).",
+    )
+    register(
+        "cancel_waits",
+        cancel_waits,
+        schema=CANCEL_WAITS_SCHEMA,
+        idempotent=True,
+        description="Cancel a rule's pending waits for the record (from cancel_on:).",
     )
     register(
         "update_entry",

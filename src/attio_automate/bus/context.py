@@ -224,6 +224,21 @@ class AppContext:
         return self.settings.get(plugin, {})
 
 
+class WaitKeeper(Protocol):
+    """Where rules' waits are kept until they fall due."""
+
+    async def keep(
+        self, key: str, due: float, payload: Mapping[str, Any], *, group: str, policy: str
+    ) -> bool:
+        """Store a wait due at ``due`` in ``group`` (a rule and a record) under
+        ``policy`` (``replace``, ``keep`` or ``parallel``); whether it was stored."""
+        ...
+
+    async def cancel(self, group: str, *, reason: str) -> int:
+        """Cancel the pending waits of ``group``; how many."""
+        ...
+
+
 @dataclass(frozen=True)
 class ActionContext:
     """What an action function receives besides its parameters.
@@ -243,9 +258,8 @@ class ActionContext:
     intent_at: float | None = None
     own_tokens: frozenset[str] = frozenset()
     claimed: Callable[[str, str], Awaitable[bool]] | None = None
-    #: Store a rule's wait: ``(key, due, payload)``, whether it was new
-    #: (None where nothing is stored: dry runs).
-    enqueue_wait: Callable[[str, float, Mapping[str, Any]], Awaitable[bool]] | None = None
+    #: Where rules' waits are kept (None where nothing is stored: dry runs).
+    waits: WaitKeeper | None = None
 
     @property
     def services(self) -> Services:

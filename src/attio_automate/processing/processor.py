@@ -19,6 +19,7 @@ from attio_automate.bus.context import (
     ActionOutcome,
     EventContext,
     Interest,
+    WaitKeeper,
 )
 from attio_automate.bus.planning import resolve_refs
 from attio_automate.bus.plans import PlannedAction
@@ -60,8 +61,8 @@ class EventProcessor:
         self.settings = settings or {}
         #: Records and entries, through the record cache when there is one.
         self.records = records or RecordReader(attio)
-        #: Stores a rule's wait until it is due (the store's inbox, in a runner).
-        self.enqueue_wait: Callable[[str, float, Mapping[str, Any]], Awaitable[bool]] | None = None
+        #: Where rules' waits are kept until due (the store's inbox, in a runner).
+        self.waits: WaitKeeper | None = None
         #: Tells other runners about a schema change ("schema:objects:<id>").
         self.announce: Callable[[str], Awaitable[None]] | None = None
         self.bus = bus
@@ -247,7 +248,7 @@ class EventProcessor:
                 intent_at=earlier.at if earlier is not None else None,
                 own_tokens=frozenset(self.own_actor_ids | self.attio.token_ids),
                 claimed=_claims(ledger, planned),
-                enqueue_wait=self.enqueue_wait,
+                waits=self.waits,
             )
             action = self.actions.get(planned.action)
             if action is None:

@@ -38,7 +38,8 @@ def _interests(rules: RuleSet) -> list[Interest]:
     """What the rules could match, worked out once per rule set (asked per event)."""
     return [
         Interest(
-            event_types=rule.on,
+            # cancel_on's events are the rule's business too.
+            event_types=rule.on + (rule.cancel_on.on if rule.cancel_on else ()),
             objects=(rule.object,) if rule.object else None,
             lists=(rule.list,) if rule.list else None,
         )
@@ -88,6 +89,9 @@ class RulesEngine:
         decisions = []
         for rule in rules.rules:
             try:
+                cancelling = self._cancels(rules, rule, event, context)
+                if cancelling is not None:
+                    decisions.append(cancelling)
                 decisions.append(self._decide(rules, rule, event, context))
             except Exception as exc:
                 # Rendering wraps whatever it met in TemplateProblem; anything
@@ -124,6 +128,29 @@ class RulesEngine:
         actions = self._steps(rules, rule, scope, event, start=0)
         reason = "; ".join(reasons) if reasons else f"event {event_type} matched"
         return Decision(rule.id, True, reason, actions)
+
+    def _cancels(
+        self, rules: RuleSet, rule: Rule, event: EventContext, context: dict[str, Any]
+    ) -> Decision | None:
+        """A decision to cancel the rule's pending waits for this record, when
+        the event is one of its ``cancel_on:`` and the conditions hold."""
+        cancel = rule.cancel_on
+        event_type = event.event.event_type
+        if cancel is None or not rule.enabled:
+            return None
+        if not any(fnmatchcase(event_type, pattern) for pattern in cancel.on):
+            return None
+        scope = {**context, "rule": {"id": rule.id, "description": rule.description}}
+        for condition in cancel.when:
+            verdict, _ = holds(condition, scope, rules.templates)
+            if not verdict:
+                return None
+        return Decision(
+            rule.id,
+            True,
+            f"cancel_on: {event_type} cancels the rule's pending waits for this record",
+            [ActionCall("cancel_waits", {"rule": rule.id})],
+        )
 
     def _resume(self, rules: RuleSet, event: EventContext, context: dict[str, Any]) -> Decision:
         """A wait of a rule fell due: its next steps, if the rule (as it is
@@ -163,9 +190,10 @@ class RulesEngine:
                     # From the event's time: a retry plans the same wait.
                     due = event.received_at + (step.seconds or 0.0)
                 stamp = datetime.fromtimestamp(due, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-                actions.append(
-                    ActionCall("wait", {"rule": rule.id, "step": index + 1, "due_at": stamp})
-                )
+                params = {"rule": rule.id, "step": index + 1, "due_at": stamp}
+                if rule.on_retrigger != "replace":
+                    params["on_retrigger"] = rule.on_retrigger
+                actions.append(ActionCall("wait", params))
                 break
             actions.append(
                 ActionCall(step.action, rules.templates.render_params(step.params, scope))

@@ -19,6 +19,7 @@ from attio_automate.errors import ConfigError
 from attio_automate.rules import templates, waits
 from attio_automate.rules.model import (
     ActionCall,
+    CancelOn,
     Condition,
     FieldCondition,
     Group,
@@ -233,10 +234,30 @@ def _compile(
                 when=when,
                 do=tuple(calls),
                 recheck=raw.get("recheck", True),
+                cancel_on=_cancel_on(
+                    raw.get("cancel_on"), (*base, "cancel_on"), problems, compiler
+                ),
+                on_retrigger=raw.get("on_retrigger", "replace"),
                 origin=f"{problems.filename}:{line}:{column}",
             )
         )
     return rules
+
+
+def _cancel_on(
+    raw: dict[str, Any] | None,
+    path: tuple[str | int, ...],
+    problems: _Problems,
+    compiler: Templates,
+) -> CancelOn | None:
+    if raw is None:
+        return None
+    on = raw["on"]
+    when = tuple(
+        _condition(c, (*path, "when", i), problems, compiler)
+        for i, c in enumerate(raw.get("when", []))
+    )
+    return CancelOn((on,) if isinstance(on, str) else tuple(on), when)
 
 
 def _wait(

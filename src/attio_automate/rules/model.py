@@ -52,6 +52,15 @@ Step = ActionCall | WaitStep
 
 
 @dataclass(frozen=True)
+class CancelOn:
+    """``cancel_on:``: event types (globs) and conditions that, together,
+    cancel a rule's pending waits for the event's record."""
+
+    on: tuple[str, ...]
+    when: tuple[Condition, ...] = ()
+
+
+@dataclass(frozen=True)
 class Rule:
     id: str
     on: tuple[str, ...]
@@ -63,6 +72,10 @@ class Rule:
     do: tuple[Step, ...] = ()
     #: After a wait, check ``when`` again on the record as it is then.
     recheck: bool = True
+    #: Events that cancel this rule's pending waits for their record.
+    cancel_on: CancelOn | None = None
+    #: What a new trigger does to a pending wait: replace, keep or parallel.
+    on_retrigger: str = "replace"
     #: Where the rule starts in its file, for messages.
     origin: str = ""
 

@@ -68,6 +68,25 @@ RULES_SCHEMA: dict[str, Any] = {
                     "enabled": {"type": "boolean"},
                     "when": {"type": "array", "items": {"$ref": "condition"}},
                     "recheck": {"type": "boolean"},
+                    "on_retrigger": {"enum": ["replace", "keep", "parallel"]},
+                    "cancel_on": {
+                        "type": "object",
+                        "properties": {
+                            "on": {
+                                "anyOf": [
+                                    {"type": "string", "minLength": 1},
+                                    {
+                                        "type": "array",
+                                        "items": {"type": "string", "minLength": 1},
+                                        "minItems": 1,
+                                    },
+                                ]
+                            },
+                            "when": {"type": "array", "items": {"$ref": "condition"}},
+                        },
+                        "required": ["on"],
+                        "additionalProperties": False,
+                    },
                     "do": {
                         "type": "array",
                         "items": {

@@ -201,6 +201,18 @@ class Store(Protocol):
         seconds (``key`` itself when it is new, or seen longer ago)."""
         ...
 
+    async def insert_wait(self, wait: NewEvent, *, group: str, policy: str, now: float) -> bool:
+        """Store a rule's wait (an event due at its ``available_at``) among the
+        pending waits of its ``group`` (a rule and a record), as ``policy``
+        says: ``replace`` cancels the others, ``keep`` stores nothing when
+        there is another, ``parallel`` lets them be.  Whether it was stored."""
+        ...
+
+    async def cancel_waits(self, group: str, *, now: float, reason: str) -> int:
+        """Cancel the pending waits of ``group`` (they end ``skipped`` with
+        ``reason``); how many."""
+        ...
+
     async def claim_job(
         self, name: str, *, owner: str, now: float, lease: float, first_at: float
     ) -> bool:

@@ -229,6 +229,37 @@ class PostgresStore(EndsAttempts):
 
     # -- heartbeats -----------------------------------------------------------------
 
+    async def insert_wait(self, wait: NewEvent, *, group: str, policy: str, now: float) -> bool:
+        others = (
+            "SELECT id FROM inbox WHERE event_type = 'wait' AND status = 'pending' "
+            "AND payload->'wait'->>'group' = $1 AND key != $2"
+        )
+        async with self._pool.acquire() as connection, connection.transaction():
+            if policy == "keep" and await connection.fetchval(others, group, wait.key):
+                return False
+            if policy == "replace":
+                await connection.execute(
+                    "UPDATE inbox SET status = 'skipped', finished_at = $3, reason = $4 "
+                    f"WHERE id IN ({others})",
+                    group,
+                    wait.key,
+                    now,
+                    f"replaced by {wait.key}",
+                )
+            inserted = await insert_events(connection, [wait])
+        return bool(inserted)
+
+    async def cancel_waits(self, group: str, *, now: float, reason: str) -> int:
+        done = await self._pool.execute(
+            "UPDATE inbox SET status = 'skipped', finished_at = $1, reason = $2 "
+            "WHERE event_type = 'wait' AND status = 'pending' "
+            "AND payload->'wait'->>'group' = $3",
+            now,
+            reason,
+            group,
+        )
+        return int(done.split()[-1])
+
     async def claim_job(
         self, name: str, *, owner: str, now: float, lease: float, first_at: float
     ) -> bool:

@@ -237,6 +237,51 @@ class SQLiteStore(EndsAttempts):
 
     # -- heartbeats -----------------------------------------------------------------
 
+    async def insert_wait(self, wait: NewEvent, *, group: str, policy: str, now: float) -> bool:
+        others = (
+            "SELECT id FROM inbox WHERE event_type = 'wait' AND status = 'pending' "
+            "AND json_extract(payload, '$.wait.group') = ? AND key != ?"
+        )
+
+        def insert(c: sqlite3.Connection) -> bool:
+            if policy == "keep" and c.execute(others, (group, wait.key)).fetchone():
+                return False
+            if policy == "replace":
+                c.execute(
+                    "UPDATE inbox SET status = 'skipped', finished_at = ?, reason = ? "
+                    f"WHERE id IN ({others})",
+                    (now, f"replaced by {wait.key}", group, wait.key),
+                )
+            cursor = c.execute(
+                "INSERT INTO inbox (key, ordering_key, event_type, payload, webhook_id, "
+                "received_at, available_at) VALUES (?, ?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT (key) DO NOTHING",
+                (
+                    wait.key,
+                    wait.ordering_key,
+                    wait.event_type,
+                    json.dumps(wait.payload),
+                    wait.webhook_id,
+                    wait.received_at,
+                    wait.first_at,
+                ),
+            )
+            return cursor.rowcount == 1
+
+        return await self._write(insert)
+
+    async def cancel_waits(self, group: str, *, now: float, reason: str) -> int:
+        return await self._write(
+            lambda c: (
+                c.execute(
+                    "UPDATE inbox SET status = 'skipped', finished_at = ?, reason = ? "
+                    "WHERE event_type = 'wait' AND status = 'pending' "
+                    "AND json_extract(payload, '$.wait.group') = ?",
+                    (now, reason, group),
+                ).rowcount
+            )
+        )
+
     async def claim_job(
         self, name: str, *, owner: str, now: float, lease: float, first_at: float
     ) -> bool:
