@@ -69,6 +69,14 @@ class Metrics:
         self.dead_letter_depth = Gauge(
             "attio_automate_dead_letter_depth", "Events in the dead letter", registry=r
         )
+        self.waits_pending = Gauge(
+            "attio_automate_waits_pending", "Rules' waits not yet fired", registry=r
+        )
+        self.waits_late = Gauge(
+            "attio_automate_waits_late_seconds",
+            "How long the most overdue pending wait has been due (0: none is)",
+            registry=r,
+        )
         self.cache_lookups = Counter(
             "attio_automate_cache_lookups",
             "Record cache lookups, by outcome (hit, miss) and kind (record, entry)",

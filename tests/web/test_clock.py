@@ -73,6 +73,9 @@ async def test_the_runner_reads_the_clock_it_was_given(tmp_path: Path) -> None:
             assert answer.status_code == 200
             with anyio.fail_after(10):
                 await noted.wait()
+            metrics = (await client.get("/metrics")).text
+            assert "attio_automate_waits_pending 0.0" in metrics
+            assert "attio_automate_waits_late_seconds 0.0" in metrics
         stop.set()
     (note,) = fake.workspace.notes.values()
     stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(start))

@@ -208,9 +208,20 @@ class Store(Protocol):
         there is another, ``parallel`` lets them be.  Whether it was stored."""
         ...
 
-    async def cancel_waits(self, group: str, *, now: float, reason: str) -> int:
-        """Cancel the pending waits of ``group`` (they end ``skipped`` with
-        ``reason``); how many."""
+    async def cancel_waits(
+        self,
+        group: str | None = None,
+        *,
+        ids: Sequence[int] | None = None,
+        now: float,
+        reason: str,
+    ) -> int:
+        """Cancel the pending waits of ``group``, or those of ``ids`` (they end
+        ``skipped`` with ``reason``); how many."""
+        ...
+
+    async def waits_summary(self) -> tuple[int, float | None]:
+        """How many waits are pending, and the earliest due time among them."""
         ...
 
     async def claim_job(

@@ -249,16 +249,34 @@ class PostgresStore(EndsAttempts):
             inserted = await insert_events(connection, [wait])
         return bool(inserted)
 
-    async def cancel_waits(self, group: str, *, now: float, reason: str) -> int:
+    async def cancel_waits(
+        self,
+        group: str | None = None,
+        *,
+        ids: Sequence[int] | None = None,
+        now: float,
+        reason: str,
+    ) -> int:
+        arg: object
+        if ids is not None:
+            which, arg = "id = ANY($3::bigint[])", list(ids)
+        else:
+            which, arg = "payload->'wait'->>'group' = $3", group
         done = await self._pool.execute(
             "UPDATE inbox SET status = 'skipped', finished_at = $1, reason = $2 "
-            "WHERE event_type = 'wait' AND status = 'pending' "
-            "AND payload->'wait'->>'group' = $3",
+            f"WHERE event_type = 'wait' AND status = 'pending' AND {which}",
             now,
             reason,
-            group,
+            arg,
         )
         return int(done.split()[-1])
+
+    async def waits_summary(self) -> tuple[int, float | None]:
+        row = await self._pool.fetchrow(
+            "SELECT COUNT(*) AS n, MIN(available_at) AS due FROM inbox "
+            "WHERE event_type = 'wait' AND status = 'pending'"
+        )
+        return int(row["n"]), row["due"]
 
     async def claim_job(
         self, name: str, *, owner: str, now: float, lease: float, first_at: float

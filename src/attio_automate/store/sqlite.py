@@ -270,17 +270,37 @@ class SQLiteStore(EndsAttempts):
 
         return await self._write(insert)
 
-    async def cancel_waits(self, group: str, *, now: float, reason: str) -> int:
+    async def cancel_waits(
+        self,
+        group: str | None = None,
+        *,
+        ids: Sequence[int] | None = None,
+        now: float,
+        reason: str,
+    ) -> int:
+        args: list[object]
+        if ids is not None:
+            which, args = f"id IN ({', '.join('?' for _ in ids)})", list(ids)
+        else:
+            which, args = "json_extract(payload, '$.wait.group') = ?", [group]
         return await self._write(
             lambda c: (
                 c.execute(
                     "UPDATE inbox SET status = 'skipped', finished_at = ?, reason = ? "
-                    "WHERE event_type = 'wait' AND status = 'pending' "
-                    "AND json_extract(payload, '$.wait.group') = ?",
-                    (now, reason, group),
+                    f"WHERE event_type = 'wait' AND status = 'pending' AND {which}",
+                    (now, reason, *args),
                 ).rowcount
             )
         )
+
+    async def waits_summary(self) -> tuple[int, float | None]:
+        row = await self._run(
+            lambda c: c.execute(
+                "SELECT COUNT(*), MIN(available_at) FROM inbox "
+                "WHERE event_type = 'wait' AND status = 'pending'"
+            ).fetchone()
+        )
+        return int(row[0]), row[1]
 
     async def claim_job(
         self, name: str, *, owner: str, now: float, lease: float, first_at: float

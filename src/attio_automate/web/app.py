@@ -133,6 +133,10 @@ async def metrics_endpoint(request: Request) -> Response:
     unfinished, dead = await runner.store.depths()
     runner.metrics.queue_depth.set(unfinished)
     runner.metrics.dead_letter_depth.set(dead)
+    pending, earliest = await runner.store.waits_summary()
+    runner.metrics.waits_pending.set(pending)
+    late = runner.clock.time() - earliest if earliest is not None else 0.0
+    runner.metrics.waits_late.set(max(late, 0.0))
     return Response(runner.metrics.render(), media_type="text/plain; version=0.0.4")
 
 
