@@ -18,6 +18,11 @@ def test_demo_runs_the_example_rules_end_to_end() -> None:
     assert "description 'Customer since" in out
     assert "stage 'Customer'" in out
     assert "company Analytical (analytical.example)" in out
+    # The example's 14-day wait, shortened to 2 s, falls due and the rule goes on.
+    assert "wait [customer-check-in] -> done" in out
+    assert "✓ customer-check-in: the wait is over" in out
+    assert "create_task [customer-check-in] -> done" in out
+    assert "1 wait fell due" in out
     assert "error" not in out
 
 

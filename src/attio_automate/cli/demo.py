@@ -70,9 +70,15 @@ async def _wait_up(url: str, path: str = "/", timeout: float = 20.0) -> None:
     raise TimeoutError(f"{url}{path} did not come up")
 
 
+#: The example's wait, and what the demo makes of it so that it falls due
+#: while you watch.
+EXAMPLE_WAIT, DEMO_WAIT = "- wait: 14d", "- wait: 2s"
+
+
 async def run_demo(echo: Echo, rules_path: Path | None = None) -> None:
     """Run the demo, reporting through ``echo``."""
     rules_path = rules_path or example_path()
+    shorten = EXAMPLE_WAIT in rules_path.read_text(encoding="utf-8")
     fake = FakeAttio(api_key=DEMO_KEY)
     workspace = fake.workspace
     member = {"type": "workspace-member", "id": next(iter(workspace.members))}
@@ -84,6 +90,14 @@ async def run_demo(echo: Echo, rules_path: Path | None = None) -> None:
         f"on {runner_url}\n"
     )
     with tempfile.TemporaryDirectory() as tmp:
+        if shorten:
+            shortened = Path(tmp) / rules_path.name
+            shortened.write_text(
+                rules_path.read_text(encoding="utf-8").replace(EXAMPLE_WAIT, DEMO_WAIT),
+                encoding="utf-8",
+            )
+            echo(f"(the demo shortens the example's `{EXAMPLE_WAIT}` to `{DEMO_WAIT}`)\n")
+            rules_path = shortened
         # The fake outlives the runner; its webhook sender is cancelled, not the servers.
         async with served(fake.app, fake_port), anyio.create_task_group() as background:
             background.start_soon(fake.webhooks.run)
@@ -121,12 +135,14 @@ async def run_demo(echo: Echo, rules_path: Path | None = None) -> None:
             async with served(app, runner_port):
                 await _wait_up(runner_url, "/healthz")
                 runner: Runner = app.state.runner
-                await _steps(echo, fake, runner, member)
+                await _steps(echo, fake, runner, member, waits=shorten)
                 await _show_state(echo, runner.attio)
             background.cancel_scope.cancel()
 
 
-async def _steps(echo: Echo, fake: FakeAttio, runner: Runner, member: dict[str, Any]) -> None:
+async def _steps(
+    echo: Echo, fake: FakeAttio, runner: Runner, member: dict[str, Any], *, waits: bool
+) -> None:
     workspace = fake.workspace
     ids: dict[str, str] = {}
 
@@ -185,14 +201,25 @@ async def _steps(echo: Echo, fake: FakeAttio, runner: Runner, member: dict[str, 
             ),
         ),
     ]
-    seen = 0
+    if waits:
+        steps.append(("two seconds pass: the check-in's wait falls due", lambda: None))
+    shown: set[int] = set()
     totals = {"done": 0, "skipped": 0, "dead": 0}
     for number, (title, step) in enumerate(steps, 1):
         echo(f"\n── step {number}: {title}")
         step()
         await _settle(fake, runner)
+        if waits and number == len(steps):
+            pending, due = await runner.store.waits_summary()
+            while pending and due is not None:
+                await anyio.sleep(max(due - runner.clock.time(), 0.0) + 0.3)
+                await _settle(fake, runner)
+                pending, due = await runner.store.waits_summary()
         events = sorted(await runner.store.list_events(EventFilter(limit=1000)), key=lambda e: e.id)
-        for event in events[seen:]:
+        for event in events:
+            if event.id in shown or (event.event_type == "wait" and event.status == "pending"):
+                continue  # a wait is shown once it has fired
+            shown.add(event.id)
             totals[event.status] = totals.get(event.status, 0) + 1
             if event.status == "skipped":
                 echo(f"  event {event.id} {event.event_type}: skipped - {event.reason}")
@@ -200,9 +227,10 @@ async def _steps(echo: Echo, fake: FakeAttio, runner: Runner, member: dict[str, 
             found = await operations.detail(runner.store, event.id)
             assert found is not None
             _show_trace(echo, found)
-        seen = len(events)
+    fired = sum(1 for e in await runner.store.list_events(EventFilter(event_type="wait")))
     echo(
-        f"\n{seen} webhook events arrived over HTTP: {totals['done']} done, "
+        f"\n{len(shown) - fired} webhook events arrived over HTTP and {fired} wait fell due: "
+        f"{totals['done']} done, "
         f"{totals['skipped']} dropped by the loop guard (caused by the runner's own writes), "
         f"{totals.get('dead', 0)} in the dead letter."
     )
@@ -214,7 +242,10 @@ async def _settle(fake: FakeAttio, runner: Runner, timeout: float = 30.0) -> Non
     quiet = 0
     while time.monotonic() < deadline:
         counts = await runner.store.status_counts()
-        busy = counts.get("pending", 0) + counts.get("processing", 0) + fake.webhooks.pending
+        # Waits not yet due are pending too: they are not work to wait for.
+        waiting, _ = await runner.store.waits_summary()
+        busy = counts.get("pending", 0) - waiting + counts.get("processing", 0)
+        busy += fake.webhooks.pending
         quiet = quiet + 1 if busy == 0 else 0
         if quiet >= 3:  # three quiet looks in a row: actions' own events have arrived too
             return
