@@ -1,0 +1,183 @@
+"""Benchmark: many rules' waits falling due at the same second, several runners.
+
+A fresh PostgreSQL schema holds ``--waits`` waits (10,000), each stored as the
+rule's ``wait`` step stores it, all due at the same second a little after the
+runners are up; ``--runners`` runners (3) share the store and one rate-limit
+budget, against one fake Attio (its own process) enforcing 25 writes/s and
+100 reads/s.  When a wait is due, its runner fetches the record again and
+the rule goes on: one note per wait, naming the wait.
+
+Measured from the fake's own request log:
+
+- ``fired_once`` / ``fired_twice``: waits whose note was written once / more
+  than once (``--waits`` minus ``fired_once`` never fired);
+- ``p99_late_s``: how late each wait's note came beyond what the write limit
+  forces (the n-th note of the burst cannot come before due + n/25 s), p99;
+- ``http_429``: answers the fake refused.
+
+Run: ``python bench/waits.py [--waits 10000] [--runners 3] [--people 100]``
+(PostgreSQL on 127.0.0.1:5432, database ``test``; 10,000 waits take about
+seven minutes, the write limit's 400 s and then some).  Last line:
+``{"waits", "fired_once", "fired_twice", "p99_late_s", "http_429"}``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import statistics
+import tempfile
+import time
+import uuid
+from collections import Counter
+from contextlib import ExitStack
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+
+from attio_automate.store import open_store_url
+from attio_automate.store.base import NewEvent
+from attio_automate.testing.servers import fake_attio_process, runner_process
+
+WRITE_LIMIT, READ_LIMIT = 25, 100
+KEY, SECRET = "waits-key", "waits-secret"
+PG = "postgresql://127.0.0.1:5432/test"
+RULES = """
+version: 1
+rules:
+  - id: nudge
+    on: record.created
+    object: people
+    recheck: false
+    do:
+      - wait: 1h
+      - action: add_note
+        with: {title: Nudge, content: "for {{ event.wait.from }}"}
+"""
+CONFIG = """
+dispatcher: {concurrency: 16, poll_seconds: 0.2, lease_seconds: 30}
+attio: {schema_ttl: 3600}
+"""
+#: Seconds after the runners are up that every wait falls due.
+LEAD = 5.0
+
+
+async def store_waits(
+    url: str, people_object: str, records: list[str], count: int, due: float
+) -> None:
+    """What ``count`` rules' wait steps would have stored, all due at ``due``."""
+    store = open_store_url(url)
+    await store.open()
+    stamp = datetime.fromtimestamp(due, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    batch = []
+    for n in range(count):
+        record_id = records[n % len(records)]
+        origin = f"bench-{n}:0"
+        key = f"wait:{origin}:nudge:1"
+        payload = {
+            "event_type": "record.created",
+            "id": {"workspace_id": "w", "object_id": people_object, "record_id": record_id},
+            "actor": {"type": "workspace-member", "id": "m"},
+            "wait": {
+                "rule": "nudge",
+                "step": 1,
+                "due_at": stamp,
+                "from": origin,
+                "group": f"nudge|{origin}",
+            },
+        }
+        batch.append(NewEvent(key, key, "wait", payload, None, due, due))
+        if len(batch) == 500:
+            await store.insert_events(batch)
+            batch = []
+    if batch:
+        await store.insert_events(batch)
+    await store.close()
+
+
+async def drop_schema(schema: str) -> None:
+    connection = await asyncpg.connect(PG)
+    await connection.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+    await connection.close()
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    schema = f"waits_{uuid.uuid4().hex[:10]}"
+    url = f"{PG}?search_path={schema}"
+    with tempfile.TemporaryDirectory() as tmp, fake_attio_process(api_key=KEY) as fake:
+        people = fake.object_id("people", api_key=KEY)
+        records = fake.create_people(args.people, api_key=KEY)
+        httpx.post(
+            f"{fake.control_url}/limits",
+            json={"reads_per_second": READ_LIMIT, "writes_per_second": WRITE_LIMIT},
+        )
+        (Path(tmp) / "rules.yaml").write_text(RULES)
+        (Path(tmp) / "config.yaml").write_text(CONFIG)
+        try:
+            # The store's schema first (the runners would make it too), then the waits.
+            asyncio.run(store_waits(url, people, records, 0, time.time()))
+            with ExitStack() as stack:
+                for _ in range(args.runners):
+                    stack.enter_context(
+                        runner_process(
+                            rules=str(Path(tmp) / "rules.yaml"),
+                            config=str(Path(tmp) / "config.yaml"),
+                            api_key=KEY,
+                            webhook_secret=SECRET,
+                            base_url=fake.base_url,
+                            db_url=url,
+                        )
+                    )
+                fake.clear_requests()
+                due = time.time() + LEAD
+                asyncio.run(store_waits(url, people, records, args.waits, due))
+                deadline = due + args.waits / WRITE_LIMIT * 2 + 120
+                while fake.count("POST", "/v2/notes") < args.waits and time.time() < deadline:
+                    time.sleep(1.0)
+                time.sleep(2.0)  # anything written twice comes in now
+                log = fake.requests()
+        finally:
+            asyncio.run(drop_schema(schema))
+    notes = sorted(
+        (
+            r
+            for r in log
+            if r["method"] == "POST" and r["path"] == "/v2/notes" and r["status"] == 200
+        ),
+        key=lambda r: float(r["time"]),
+    )
+    per_wait = Counter(str(r["body"]["data"]["content"]) for r in notes)
+    late = [float(r["time"]) - (due + n / WRITE_LIMIT) for n, r in enumerate(notes)]
+    ordered = sorted(late)
+    return {
+        "waits": args.waits,
+        "runners": args.runners,
+        "fired_once": sum(1 for c in per_wait.values() if c == 1),
+        "fired_twice": sum(1 for c in per_wait.values() if c > 1),
+        "p99_late_s": round(ordered[int(len(ordered) * 0.99) - 1], 2) if ordered else None,
+        "median_late_s": round(statistics.median(ordered), 2) if ordered else None,
+        "http_429": sum(1 for r in log if r["status"] == 429),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--waits", type=int, default=10_000)
+    parser.add_argument("--runners", type=int, default=3)
+    parser.add_argument("--people", type=int, default=100)
+    figures = run(parser.parse_args())
+    print(
+        f"{figures['waits']} waits due at once, {figures['runners']} runners: "
+        f"{figures['fired_once']} fired once, {figures['fired_twice']} twice; "
+        f"lateness beyond the write limit p99 {figures['p99_late_s']} s, "
+        f"{figures['http_429']} x 429"
+    )
+    print(json.dumps(figures))
+
+
+if __name__ == "__main__":
+    main()
