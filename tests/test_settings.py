@@ -110,7 +110,7 @@ def test_the_environment_and_flags_are_validated_too() -> None:
 
 def test_defaults_are_the_documented_ones() -> None:
     settings = Settings()
-    assert (settings.server.max_body_bytes, settings.attio.rate_limit_fraction) == (1048576, 0.99)
+    assert (settings.server.max_body_bytes, settings.attio.rate_limit_fraction) == (1048576, 0.98)
     assert settings.server.receive_buffer_bytes == 8192
     assert (settings.dispatcher.max_attempts, settings.store.url) == (
         10,
