@@ -19,7 +19,7 @@ def record_a_run(url: str) -> None:
         store = open_store_url(url)
         await store.open()
 
-        async def sweep() -> str:
+        async def sweep(due: float) -> str:
             return "removed 3"
 
         clock = VirtualClock(start=1_800_000_000.0)

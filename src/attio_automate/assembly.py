@@ -380,10 +380,10 @@ def periodic_jobs(runner: Runner) -> list[Job]:
     """The runner's own periodic jobs, each once across runners."""
     retention = runner.settings.store.retention_days * 86400
 
-    async def sweep() -> str:
+    async def sweep(due: float) -> str:
         removed = await runner.store.sweep(finished_before=runner.clock.time() - retention)
         if removed:
             log.info("retention: removed %d finished events", removed)
         return f"removed {removed}"
 
-    return [Job("retention", every=3600.0, run=sweep, lease=600.0)]
+    return [Job("retention", run=sweep, every=3600.0, lease=600.0)]

@@ -30,7 +30,7 @@ async def test_a_due_job_runs_once_across_runners_each_period(
     runs: list[str] = []
 
     def job(runner: str) -> Job:
-        async def sweep() -> str:
+        async def sweep(due: float) -> str:
             runs.append(runner)
             return "ok"
 
@@ -56,10 +56,10 @@ async def test_a_runner_that_dies_holding_a_job_gives_it_up_when_its_lease_ends(
     clock = VirtualClock()
     now = clock.time()
     # Runner a took the job and died (kill -9): no finish.
-    assert await first.claim_job("retention", owner="a", now=now, lease=600, first_at=now)
+    assert await first.claim_job("retention", owner="a", now=now, lease=600, first_at=now) == now
     runs: list[str] = []
 
-    async def sweep() -> str:
+    async def sweep(due: float) -> str:
         runs.append("b")
         return "ok"
 
@@ -83,7 +83,7 @@ async def test_a_failing_job_is_recorded_and_runs_again_next_period(
     clock = VirtualClock()
     calls = 0
 
-    async def flaky() -> str:
+    async def flaky(due: float) -> str:
         nonlocal calls
         calls += 1
         if calls == 1:
@@ -106,7 +106,7 @@ async def test_a_job_missed_while_every_runner_was_down_runs_once(
     clock = VirtualClock()
     runs = 0
 
-    async def sweep() -> str:
+    async def sweep(due: float) -> str:
         nonlocal runs
         runs += 1
         return "ok"

@@ -23,15 +23,25 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Job:
-    """``run`` every ``every`` seconds (it returns a word on how it went)."""
+    """``run`` every ``every`` seconds, or at the times ``next_due`` gives
+    (a cron schedule); ``run`` gets the time it was due (a run's identity)
+    and returns a word on how it went."""
 
     name: str
-    every: float
-    run: Callable[[], Awaitable[str]]
+    run: Callable[[float], Awaitable[str]]
+    every: float = 3600.0
+    #: When the job is next due after a moment (epoch seconds); None: ``every``.
+    next_due: Callable[[float], float] | None = None
     #: How long a runner may hold the job before others take it as dead.
     lease: float = 600.0
-    #: Seconds after first being seen that the job is first due.
+    #: Seconds after first being seen that the job is first due (with ``every``).
     first_after: float = 0.0
+
+    def due_after(self, moment: float) -> float:
+        """When the job is next due after ``moment``."""
+        if self.next_due is not None:
+            return self.next_due(moment)
+        return moment + self.every
 
 
 class Scheduler:
@@ -40,14 +50,15 @@ class Scheduler:
     def __init__(
         self,
         store: Store,
-        jobs: Sequence[Job],
+        jobs: Sequence[Job] | Callable[[], Sequence[Job]],
         *,
         owner: str,
         clock: Clock,
         poll_seconds: float = 5.0,
     ) -> None:
         self.store = store
-        self.jobs = list(jobs)
+        #: The jobs, or how to get them now (rules with schedules reload).
+        self._jobs = jobs
         self.owner = owner
         self.clock = clock
         self.poll_seconds = poll_seconds
@@ -55,28 +66,26 @@ class Scheduler:
     async def run_due(self) -> list[str]:
         """Take and run every job that is due now; the names of those run here."""
         ran = []
-        for job in self.jobs:
+        jobs = self._jobs() if callable(self._jobs) else self._jobs
+        for job in jobs:
             now = self.clock.time()
+            first = job.next_due(now) if job.next_due is not None else now + job.first_after
             try:
-                taken = await self.store.claim_job(
-                    job.name,
-                    owner=self.owner,
-                    now=now,
-                    lease=job.lease,
-                    first_at=now + job.first_after,
+                due = await self.store.claim_job(
+                    job.name, owner=self.owner, now=now, lease=job.lease, first_at=first
                 )
             except Exception:
                 log.exception("could not ask the store for job %s; trying again", job.name)
                 continue
-            if not taken:
+            if due is None:
                 continue
             ran.append(job.name)
-            outcome = await self._run(job)
+            outcome = await self._run(job, due)
             try:
                 await self.store.finish_job(
                     job.name,
                     owner=self.owner,
-                    next_at=self.clock.time() + job.every,
+                    next_at=job.due_after(self.clock.time()),
                     outcome=outcome,
                     now=self.clock.time(),
                 )
@@ -93,10 +102,10 @@ class Scheduler:
             await self.run_due()
             await anyio.sleep(self.poll_seconds)
 
-    async def _run(self, job: Job) -> str:
+    async def _run(self, job: Job, due: float) -> str:
         try:
             with anyio.fail_after(job.lease):
-                return await job.run()
+                return await job.run(due)
         except TimeoutError:
             log.error("job %s ran past its %gs lease; stopped", job.name, job.lease)
             return "timed out"

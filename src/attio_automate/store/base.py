@@ -226,10 +226,10 @@ class Store(Protocol):
 
     async def claim_job(
         self, name: str, *, owner: str, now: float, lease: float, first_at: float
-    ) -> bool:
+    ) -> float | None:
         """Take job ``name`` for ``lease`` seconds if it is due (``first_at``
         is when it is first due, for a job the store has never seen) and
-        nobody holds it; whether this ``owner`` got it."""
+        nobody holds it; when it was due if this ``owner`` got it, else None."""
         ...
 
     async def finish_job(

@@ -13,7 +13,8 @@ ADD = "INSERT INTO jobs (name, next_at) VALUES (?, ?) ON CONFLICT (name) DO NOTH
 #: Taken only when due and not held (a holder whose lease ran out has died).
 CLAIM = (
     "UPDATE jobs SET owner = ?, lease_until = ?, last_started = ? "
-    "WHERE name = ? AND next_at <= ? AND (lease_until IS NULL OR lease_until < ?)"
+    "WHERE name = ? AND next_at <= ? AND (lease_until IS NULL OR lease_until < ?) "
+    "RETURNING next_at"
 )
 #: Given back only by its holder (a late finisher after a takeover changes nothing).
 FINISH = (

@@ -280,13 +280,13 @@ class PostgresStore(EndsAttempts):
 
     async def claim_job(
         self, name: str, *, owner: str, now: float, lease: float, first_at: float
-    ) -> bool:
+    ) -> float | None:
         async with self._pool.acquire() as connection, connection.transaction():
             await connection.execute(jobs_sql.numbered(jobs_sql.ADD), name, first_at)
-            done = await connection.execute(
+            due = await connection.fetchval(
                 jobs_sql.numbered(jobs_sql.CLAIM), *jobs_sql.claim_args(name, owner, now, lease)
             )
-        return bool(done == "UPDATE 1")
+        return float(due) if due is not None else None
 
     async def finish_job(
         self, name: str, *, owner: str, next_at: float, outcome: str, now: float

@@ -304,13 +304,11 @@ class SQLiteStore(EndsAttempts):
 
     async def claim_job(
         self, name: str, *, owner: str, now: float, lease: float, first_at: float
-    ) -> bool:
-        def claim(c: sqlite3.Connection) -> bool:
+    ) -> float | None:
+        def claim(c: sqlite3.Connection) -> float | None:
             c.execute(jobs_sql.ADD, (name, first_at))
-            return (
-                c.execute(jobs_sql.CLAIM, jobs_sql.claim_args(name, owner, now, lease)).rowcount
-                == 1
-            )
+            row = c.execute(jobs_sql.CLAIM, jobs_sql.claim_args(name, owner, now, lease)).fetchone()
+            return float(row[0]) if row else None
 
         return await self._write(claim)
 
