@@ -59,7 +59,7 @@ def test_all_well(fake: FakeAttioProcess, tmp_path: Path) -> None:
     report = json.loads(out)
     assert report["checks"]["store"].startswith("ok (0 events")
     assert report["checks"]["attio"].startswith("ok (workspace")
-    assert report["checks"]["rules"].startswith("ok (7 rules")
+    assert report["checks"]["rules"].startswith("ok (8 rules")
     assert report["settings"]["secrets"]["api_key"] == "<set>"
     assert report["settings"]["secrets"]["webhook_secrets"] == "<1 set>"
     assert KEY not in out

@@ -10,6 +10,7 @@ build a processor with :func:`load_plugins` and :func:`build_processor`.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import logging
 from collections.abc import AsyncIterator, Collection, Mapping, Sequence
@@ -37,8 +38,10 @@ from attio_automate.processing.processor import EventProcessor
 from attio_automate.processing.scheduler import Job, Scheduler
 from attio_automate.rules.engine import RulesEngine
 from attio_automate.rules.loader import load_rules_file
-from attio_automate.rules.model import RuleSet
+from attio_automate.rules.model import Rule, RuleSet
 from attio_automate.rules.reload import RulesReloader
+from attio_automate.rules.runs import queue_run
+from attio_automate.rules.schedules import next_run
 from attio_automate.settings import Settings
 from attio_automate.store import Store, open_store_url
 from attio_automate.store.base import RESYNC, NewEvent
@@ -300,7 +303,8 @@ async def running(
             await tasks.start(runner.dispatcher.run)
             scheduler = Scheduler(
                 runner.store,
-                periodic_jobs(runner),
+                # Asked each time: a reload may add, change or drop scheduled rules.
+                lambda: [*periodic_jobs(runner), *scheduled_rule_jobs(runner)],
                 owner=runner.dispatcher.owner,
                 clock=runner.clock,
             )
@@ -387,3 +391,30 @@ def periodic_jobs(runner: Runner) -> list[Job]:
         return f"removed {removed}"
 
     return [Job("retention", run=sweep, every=3600.0, lease=600.0)]
+
+
+def scheduled_rule_jobs(runner: Runner) -> list[Job]:
+    """A job for each enabled scheduled rule of the rules as they are now."""
+    jobs = []
+    for rule in runner.plugins.rules.rules.rules:
+        schedule = rule.schedule
+        if schedule is None or not rule.enabled:
+            continue
+
+        async def run(due: float, rule: Rule = rule) -> str:
+            found, new = await queue_run(
+                rule, due, store=runner.store, attio=runner.attio, schema=runner.schema
+            )
+            if new:
+                runner.dispatcher.wake()
+            return f"{found} records, {new} queued"
+
+        jobs.append(
+            Job(
+                f"rule:{rule.id}",
+                run=run,
+                next_due=functools.partial(next_run, schedule.cron, schedule.timezone),
+                lease=3600.0,
+            )
+        )
+    return jobs

@@ -67,25 +67,36 @@ class AttioEvent:
     #: For a rule's wait that fell due: the rule, the step to resume at, when
     #: it was due and the event that started it (the rest is that event's).
     wait: Mapping[str, Any] | None = None
+    #: For a scheduled rule's run: the rule and the run (when it was due).
+    schedule: Mapping[str, Any] | None = None
 
     @classmethod
     def from_json(cls, raw: Mapping[str, Any]) -> AttioEvent:
         """Build from one item of a delivery's ``events`` array (already validated)."""
         ids = raw.get("id") or {}
         actor = raw.get("actor") or {}
-        wait = raw.get("wait")
+        wait, schedule = raw.get("wait"), raw.get("schedule")
         return cls(
             event_type=str(raw["event_type"]),
             id={str(k): str(v) for k, v in ids.items() if v is not None},
             actor=dict(actor),
             wait=dict(wait) if isinstance(wait, Mapping) else None,
+            schedule=dict(schedule) if isinstance(schedule, Mapping) else None,
         )
 
     def to_json(self) -> dict[str, Any]:
         data = {"event_type": self.event_type, "id": dict(self.id), "actor": dict(self.actor)}
         if self.wait is not None:
             data["wait"] = dict(self.wait)
+        if self.schedule is not None:
+            data["schedule"] = dict(self.schedule)
         return data
+
+    @property
+    def rules_only(self) -> bool:
+        """Whether the event is the rules' own (a wait fell due, a scheduled
+        run): no plugin is shown it, and its record is always fetched."""
+        return self.wait is not None or self.schedule is not None
 
     @property
     def family(self) -> str:

@@ -92,7 +92,7 @@ def test_unknown_key_points_at_the_key(registry) -> None:  # type: ignore[no-unt
     text = GOOD.replace("    object: people\n", "    object: people\n    colour: red\n")
     assert problems(text, registry) == [
         "r.yaml:6:5: unknown key 'colour' (expected one of: cancel_on, description, do, "
-        "enabled, id, list, object, on, on_retrigger, recheck, when)"
+        "enabled, id, list, object, on, on_retrigger, query, recheck, schedule, timezone, when)"
     ]
 
 

@@ -101,3 +101,25 @@ def test_a_dry_run_shows_the_wait_and_when_it_is_due(tmp_path: Path) -> None:
     assert result["resumes"] == "rule later at step 3"
     assert result["stored"] is False
     assert result["due_at"].endswith("Z")
+
+
+def test_schedules_load_and_bad_ones_are_reported(registry: ActionRegistry) -> None:
+    good = (
+        "version: 1\nrules:\n  - id: weekly\n    schedule: '0 9 * * MON'\n"
+        "    timezone: Europe/Berlin\n    query: {object: deals, filter: {stage: Lead}}\n"
+        f"    do:\n      - {NOTE}\n"
+    )
+    (rule,) = load_rules(good, registry=registry).rules
+    assert rule.schedule is not None
+    assert (rule.schedule.cron, rule.schedule.timezone, rule.on) == (
+        "0 9 * * MON",
+        "Europe/Berlin",
+        (),
+    )
+    assert rule.schedule.query.filter == {"stage": "Lead"}
+    bad = good.replace("'0 9 * * MON'", "'every monday'").replace("Europe/Berlin", "Mars/Base")
+    found = problems(bad, registry)
+    assert found[0].startswith("r.yaml:4:15: 'every monday' is not a cron schedule")
+    assert found[1] == "r.yaml:5:15: 'Mars/Base' is not a time zone like Europe/Berlin or UTC"
+    neither = good.replace("    schedule: '0 9 * * MON'\n", "")
+    assert problems(neither, registry)[0].startswith("r.yaml:3:5:")

@@ -108,9 +108,9 @@ class EventProcessor:
     async def decide(self, ctx: EventContext) -> list[Failure]:
         """Let every plugin that wants it look at ``ctx`` and plan; the
         failures (also in the trace's ``errors``), classified."""
-        # A rule's wait that fell due is the rules' own business: plugins
-        # saw the event it came from when it arrived.
-        only = "rules" if ctx.event.wait is not None else None
+        # A rule's wait that fell due, or a scheduled run, is the rules' own
+        # business: plugins saw the events they came from when they arrived.
+        only = "rules" if ctx.event.rules_only else None
         hook_failures = await self.bus.call("handle_event", only=only, event=ctx)
         return [_noted(ctx, failure) for failure in hook_failures]
 
@@ -188,8 +188,8 @@ class EventProcessor:
 
     async def _wanted(self, ctx: EventContext) -> tuple[bool, bool]:
         """Whether any plugin wants the event, and whether one needs its record."""
-        if ctx.event.wait is not None:
-            return True, True  # the rule rechecks the record as it is now
+        if ctx.event.rules_only:
+            return True, True  # the rule judges the record as it is now
         hook = self.bus.manager.hook
         handlers = {impl.plugin_name for impl in hook.handle_event.get_hookimpls()}
         declared = {impl.plugin_name for impl in hook.wanted_events.get_hookimpls()}

@@ -34,6 +34,12 @@ class Decision:
         return data
 
 
+def _message(exc: Exception) -> str:
+    """What a rule's failure says: rendering wraps whatever it met in
+    TemplateProblem; anything else is a bug in a condition, kept to the rule."""
+    return str(exc) if isinstance(exc, TemplateProblem) else f"{type(exc).__name__}: {exc}"
+
+
 def _interests(rules: RuleSet) -> list[Interest]:
     """What the rules could match, worked out once per rule set (asked per event)."""
     return [
@@ -77,15 +83,14 @@ class RulesEngine:
         """
         rules = self.rules
         context = event.template_context()
-        if event.event.wait is not None:
+        own = event.event.schedule or event.event.wait
+        if own is not None:
+            # A scheduled run or a wait that fell due: one rule's business.
+            judge = self._scheduled if event.event.schedule is not None else self._resume
             try:
-                return [self._resume(rules, event, context)]
+                return [judge(rules, event, context)]
             except Exception as exc:
-                message = (
-                    str(exc) if isinstance(exc, TemplateProblem) else f"{type(exc).__name__}: {exc}"
-                )
-                rule_id = str(event.event.wait.get("rule"))
-                return [Decision(rule_id, False, "error", error=message)]
+                return [Decision(str(own.get("rule")), False, "error", error=_message(exc))]
         decisions = []
         for rule in rules.rules:
             try:
@@ -94,12 +99,7 @@ class RulesEngine:
                     decisions.append(cancelling)
                 decisions.append(self._decide(rules, rule, event, context))
             except Exception as exc:
-                # Rendering wraps whatever it met in TemplateProblem; anything
-                # else is a bug in a condition, kept to this rule all the same.
-                message = (
-                    str(exc) if isinstance(exc, TemplateProblem) else f"{type(exc).__name__}: {exc}"
-                )
-                decisions.append(Decision(rule.id, False, "error", error=message))
+                decisions.append(Decision(rule.id, False, "error", error=_message(exc)))
         return decisions
 
     def _decide(
@@ -108,6 +108,8 @@ class RulesEngine:
         event_type = event.event.event_type
         if not rule.enabled:
             return Decision(rule.id, False, "rule is disabled")
+        if not rule.on:
+            return Decision(rule.id, False, "the rule runs on its schedule, not on events")
         if not any(fnmatchcase(event_type, pattern) for pattern in rule.on):
             return Decision(rule.id, False, f"event {event_type} is not in on: {list(rule.on)}")
         subject = event.list if event.event.family == "list-entry" else event.object
@@ -151,6 +153,26 @@ class RulesEngine:
             f"cancel_on: {event_type} cancels the rule's pending waits for this record",
             [ActionCall("cancel_waits", {"rule": rule.id})],
         )
+
+    def _scheduled(self, rules: RuleSet, event: EventContext, context: dict[str, Any]) -> Decision:
+        """One record of a scheduled rule's run: the rule's conditions and steps."""
+        name = str((event.event.schedule or {}).get("rule"))
+        rule = next((r for r in rules.rules if r.id == name), None)
+        if rule is None or not rule.enabled or rule.schedule is None:
+            return Decision(name, False, "the rule is gone, disabled or no longer scheduled")
+        if event.gone:
+            return Decision(rule.id, False, "the record no longer exists (gone)")
+        scope = {**context, "rule": {"id": rule.id, "description": rule.description}}
+        reasons = []
+        for condition in rule.when:
+            verdict, reason = holds(condition, scope, rules.templates)
+            if not verdict:
+                return Decision(rule.id, False, f"condition failed: {reason}")
+            reasons.append(reason)
+        actions = self._steps(rules, rule, scope, event, start=0)
+        run = (event.event.schedule or {}).get("run")
+        why = "; ".join(reasons) if reasons else "no conditions"
+        return Decision(rule.id, True, f"scheduled run {run} ({why})", actions)
 
     def _resume(self, rules: RuleSet, event: EventContext, context: dict[str, Any]) -> Decision:
         """A wait of a rule fell due: its next steps, if the rule (as it is

@@ -16,15 +16,17 @@ from jsonschema.exceptions import ValidationError, best_match
 
 from attio_automate.actions.registry import ActionRegistry
 from attio_automate.errors import ConfigError
-from attio_automate.rules import templates, waits
+from attio_automate.rules import schedules, templates, waits
 from attio_automate.rules.model import (
     ActionCall,
     CancelOn,
     Condition,
     FieldCondition,
     Group,
+    Query,
     Rule,
     RuleSet,
+    Schedule,
     Step,
     TemplateCondition,
     WaitStep,
@@ -195,7 +197,7 @@ def _compile(
             line, _ = problems.located.position(("rules", seen[rule_id], "id"))
             problems.add((*base, "id"), f"duplicate rule id {rule_id!r} (first at line {line})")
         seen.setdefault(rule_id, index)
-        on = raw["on"]
+        on = raw.get("on", ())
         when = tuple(
             _condition(c, (*base, "when", i), problems, compiler)
             for i, c in enumerate(raw.get("when", []))
@@ -238,10 +240,44 @@ def _compile(
                     raw.get("cancel_on"), (*base, "cancel_on"), problems, compiler
                 ),
                 on_retrigger=raw.get("on_retrigger", "replace"),
+                schedule=_schedule(raw, base, problems),
                 origin=f"{problems.filename}:{line}:{column}",
             )
         )
     return rules
+
+
+def _schedule(
+    raw: dict[str, Any], path: tuple[str | int, ...], problems: _Problems
+) -> Schedule | None:
+    if "schedule" not in raw:
+        for key in ("timezone", "query"):
+            if key in raw:
+                problems.add((*path, key), f"{key}: belongs with schedule:")
+        return None
+    if "query" not in raw:
+        problems.add((*path, "schedule"), "a schedule needs a query: (the records it runs on)")
+        return None
+    problem = schedules.check_cron(raw["schedule"])
+    if problem:
+        problems.add((*path, "schedule"), problem)
+    timezone = raw.get("timezone", "UTC")
+    try:
+        waits.zone(timezone)
+    except ValueError as exc:
+        problems.add((*path, "timezone"), str(exc))
+    query = raw["query"]
+    sorts = query.get("sorts")
+    return Schedule(
+        cron=raw["schedule"],
+        timezone=timezone,
+        query=Query(
+            object=query["object"],
+            filter=query.get("filter"),
+            sorts=tuple(sorts) if sorts is not None else None,
+            limit=query.get("limit"),
+        ),
+    )
 
 
 def _cancel_on(

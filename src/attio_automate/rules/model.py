@@ -52,6 +52,26 @@ Step = ActionCall | WaitStep
 
 
 @dataclass(frozen=True)
+class Query:
+    """What a scheduled rule runs on: an object's records, filtered, sorted,
+    at most ``limit`` of them (Attio's filter and sort shapes)."""
+
+    object: str
+    filter: Mapping[str, Any] | None = None
+    sorts: tuple[Mapping[str, Any], ...] | None = None
+    limit: int | None = None
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """``schedule:`` (cron), its ``timezone:`` and the ``query:`` it runs."""
+
+    cron: str
+    query: Query
+    timezone: str = "UTC"
+
+
+@dataclass(frozen=True)
 class CancelOn:
     """``cancel_on:``: event types (globs) and conditions that, together,
     cancel a rule's pending waits for the event's record."""
@@ -76,6 +96,8 @@ class Rule:
     cancel_on: CancelOn | None = None
     #: What a new trigger does to a pending wait: replace, keep or parallel.
     on_retrigger: str = "replace"
+    #: Run on a schedule over a query's records (instead of, or besides, ``on:``).
+    schedule: Schedule | None = None
     #: Where the rule starts in its file, for messages.
     origin: str = ""
 
