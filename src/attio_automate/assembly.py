@@ -415,6 +415,7 @@ def scheduled_rule_jobs(runner: Runner) -> list[Job]:
                 run=run,
                 next_due=functools.partial(next_run, schedule.cron, schedule.timezone),
                 lease=3600.0,
+                catch_up=schedule.catch_up,
             )
         )
     return jobs

@@ -107,3 +107,19 @@ async def test_runs_missed_while_every_runner_was_down_run_once(make: Any) -> No
     assert await scheduler.run_due() == []
     assert await h.dispatcher.run_ready() == 2
     assert len(h.fake.workspace.notes) == 2
+
+
+async def test_without_catch_up_a_missed_run_is_skipped(make: Any) -> None:
+    h: Harness = await make(
+        rules=STALE_LEADS.replace("    query:", "    catch_up: false\n    query:")
+    )
+    deals(h)
+    scheduler = scheduler_for(h)
+    await scheduler.run_due()
+    h.clock.advance(3 * 7 * 86400)  # three Mondays pass with nobody up
+    assert await scheduler.run_due() == []  # skipped, and the next Monday awaited
+    (state,) = [j for j in await h.store.jobs() if j.name == "rule:stale-leads"]
+    assert state.last_outcome == "missed, not caught up"
+    assert state.next_at > h.clock.time()
+    h.clock.advance(state.next_at - h.clock.time() + 1)
+    assert await scheduler.run_due() == ["rule:stale-leads"]  # on time again: it runs

@@ -91,8 +91,9 @@ def test_duplicate_rule_id(registry) -> None:  # type: ignore[no-untyped-def]
 def test_unknown_key_points_at_the_key(registry) -> None:  # type: ignore[no-untyped-def]
     text = GOOD.replace("    object: people\n", "    object: people\n    colour: red\n")
     assert problems(text, registry) == [
-        "r.yaml:6:5: unknown key 'colour' (expected one of: cancel_on, description, do, "
-        "enabled, id, list, object, on, on_retrigger, query, recheck, schedule, timezone, when)"
+        "r.yaml:6:5: unknown key 'colour' (expected one of: cancel_on, catch_up, description, "
+        "do, enabled, id, list, object, on, on_retrigger, query, recheck, schedule, timezone, "
+        "when)"
     ]
 
 

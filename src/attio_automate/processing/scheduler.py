@@ -36,6 +36,9 @@ class Job:
     lease: float = 600.0
     #: Seconds after first being seen that the job is first due (with ``every``).
     first_after: float = 0.0
+    #: Run once when found overdue past its next due time (a run missed while
+    #: every runner was down); False skips such a run and waits for the next.
+    catch_up: bool = True
 
     def due_after(self, moment: float) -> float:
         """When the job is next due after ``moment``."""
@@ -79,8 +82,12 @@ class Scheduler:
                 continue
             if due is None:
                 continue
-            ran.append(job.name)
-            outcome = await self._run(job, due)
+            if not job.catch_up and job.due_after(due) <= now:
+                # Missed (a later time has come too): skip it, as asked.
+                outcome = "missed, not caught up"
+            else:
+                ran.append(job.name)
+                outcome = await self._run(job, due)
             try:
                 await self.store.finish_job(
                     job.name,

@@ -251,7 +251,7 @@ def _schedule(
     raw: dict[str, Any], path: tuple[str | int, ...], problems: _Problems
 ) -> Schedule | None:
     if "schedule" not in raw:
-        for key in ("timezone", "query"):
+        for key in ("timezone", "query", "catch_up"):
             if key in raw:
                 problems.add((*path, key), f"{key}: belongs with schedule:")
         return None
@@ -271,6 +271,7 @@ def _schedule(
     return Schedule(
         cron=raw["schedule"],
         timezone=timezone,
+        catch_up=raw.get("catch_up", True),
         query=Query(
             object=query["object"],
             filter=query.get("filter"),

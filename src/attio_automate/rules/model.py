@@ -69,6 +69,8 @@ class Schedule:
     cron: str
     query: Query
     timezone: str = "UTC"
+    #: A run missed while every runner was down runs once at start-up.
+    catch_up: bool = True
 
 
 @dataclass(frozen=True)

@@ -70,6 +70,7 @@ RULES_SCHEMA: dict[str, Any] = {
                     "recheck": {"type": "boolean"},
                     "schedule": {"type": "string", "minLength": 1},
                     "timezone": {"type": "string", "minLength": 1},
+                    "catch_up": {"type": "boolean"},
                     "query": {
                         "type": "object",
                         "properties": {
@@ -124,6 +125,7 @@ RULES_SCHEMA: dict[str, Any] = {
                                         },
                                         "until": {"type": "string", "minLength": 1},
                                         "timezone": {"type": "string", "minLength": 1},
+                                        "catch_up": {"type": "boolean"},
                                     },
                                     "oneOf": [{"required": ["wait"]}, {"required": ["until"]}],
                                     "additionalProperties": False,
