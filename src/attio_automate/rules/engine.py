@@ -12,7 +12,7 @@ from attio_automate.bus.hookspecs import hookimpl
 from attio_automate.errors import TemplateProblem
 from attio_automate.rules import waits
 from attio_automate.rules.conditions import holds
-from attio_automate.rules.model import ActionCall, Rule, RuleSet, WaitStep
+from attio_automate.rules.model import ActionCall, Condition, Rule, RuleSet, WaitStep
 
 
 @dataclass
@@ -38,6 +38,25 @@ def _message(exc: Exception) -> str:
     """What a rule's failure says: rendering wraps whatever it met in
     TemplateProblem; anything else is a bug in a condition, kept to the rule."""
     return str(exc) if isinstance(exc, TemplateProblem) else f"{type(exc).__name__}: {exc}"
+
+
+def _scope(context: dict[str, Any], rule: Rule) -> dict[str, Any]:
+    """What a rule's conditions and templates see: the event's names and ``rule``."""
+    return {**context, "rule": {"id": rule.id, "description": rule.description}}
+
+
+def _judge(
+    rules: RuleSet, conditions: tuple[Condition, ...], scope: dict[str, Any]
+) -> tuple[str | None, list[str]]:
+    """The first failing condition's reason (None when all hold), and the
+    reasons of those that held."""
+    reasons: list[str] = []
+    for condition in conditions:
+        verdict, reason = holds(condition, scope, rules.templates)
+        if not verdict:
+            return reason, reasons
+        reasons.append(reason)
+    return None, reasons
 
 
 def _interests(rules: RuleSet) -> list[Interest]:
@@ -120,13 +139,10 @@ class RulesEngine:
         if event.gone and not event_type.endswith(".deleted"):
             # Deleted since Attio sent the event: nothing left to act on.
             return Decision(rule.id, False, "the record no longer exists (gone)")
-        scope = {**context, "rule": {"id": rule.id, "description": rule.description}}
-        reasons = []
-        for condition in rule.when:
-            verdict, reason = holds(condition, scope, rules.templates)
-            if not verdict:
-                return Decision(rule.id, False, f"condition failed: {reason}")
-            reasons.append(reason)
+        scope = _scope(context, rule)
+        failed, reasons = _judge(rules, rule.when, scope)
+        if failed is not None:
+            return Decision(rule.id, False, f"condition failed: {failed}")
         actions = self._steps(rules, rule, scope, event, start=0)
         reason = "; ".join(reasons) if reasons else f"event {event_type} matched"
         return Decision(rule.id, True, reason, actions)
@@ -142,11 +158,9 @@ class RulesEngine:
             return None
         if not any(fnmatchcase(event_type, pattern) for pattern in cancel.on):
             return None
-        scope = {**context, "rule": {"id": rule.id, "description": rule.description}}
-        for condition in cancel.when:
-            verdict, _ = holds(condition, scope, rules.templates)
-            if not verdict:
-                return None
+        failed, _ = _judge(rules, cancel.when, _scope(context, rule))
+        if failed is not None:
+            return None
         return Decision(
             rule.id,
             True,
@@ -162,13 +176,10 @@ class RulesEngine:
             return Decision(name, False, "the rule is gone, disabled or no longer scheduled")
         if event.gone:
             return Decision(rule.id, False, "the record no longer exists (gone)")
-        scope = {**context, "rule": {"id": rule.id, "description": rule.description}}
-        reasons = []
-        for condition in rule.when:
-            verdict, reason = holds(condition, scope, rules.templates)
-            if not verdict:
-                return Decision(rule.id, False, f"condition failed: {reason}")
-            reasons.append(reason)
+        scope = _scope(context, rule)
+        failed, reasons = _judge(rules, rule.when, scope)
+        if failed is not None:
+            return Decision(rule.id, False, f"condition failed: {failed}")
         actions = self._steps(rules, rule, scope, event, start=0)
         run = (event.event.schedule or {}).get("run")
         why = "; ".join(reasons) if reasons else "no conditions"
@@ -184,14 +195,10 @@ class RulesEngine:
             return Decision(name, False, "the rule is gone or disabled: the wait ends here")
         if event.gone:
             return Decision(rule.id, False, "the record no longer exists (gone)")
-        scope = {**context, "rule": {"id": rule.id, "description": rule.description}}
-        reasons = []
-        if rule.recheck:
-            for condition in rule.when:
-                verdict, reason = holds(condition, scope, rules.templates)
-                if not verdict:
-                    return Decision(rule.id, False, f"after the wait, condition failed: {reason}")
-                reasons.append(reason)
+        scope = _scope(context, rule)
+        failed, reasons = _judge(rules, rule.when if rule.recheck else (), scope)
+        if failed is not None:
+            return Decision(rule.id, False, f"after the wait, condition failed: {failed}")
         actions = self._steps(rules, rule, scope, event, start=int(wait.get("step", 0)))
         why = "; ".join(reasons) if reasons else "rechecking is off"
         return Decision(rule.id, True, f"the wait is over ({why})", actions)

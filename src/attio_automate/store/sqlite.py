@@ -125,27 +125,7 @@ class SQLiteStore(EndsAttempts):
         await self._run(run)
 
     async def insert_events(self, events: Sequence[NewEvent]) -> list[bool]:
-        def insert(connection: sqlite3.Connection) -> list[bool]:
-            inserted = []
-            for event in events:
-                cursor = connection.execute(
-                    "INSERT INTO inbox (key, ordering_key, event_type, payload, "
-                    "webhook_id, received_at, available_at) VALUES (?, ?, ?, ?, ?, ?, ?) "
-                    "ON CONFLICT (key) DO NOTHING",
-                    (
-                        event.key,
-                        event.ordering_key,
-                        event.event_type,
-                        json.dumps(event.payload),
-                        event.webhook_id,
-                        event.received_at,
-                        event.first_at,
-                    ),
-                )
-                inserted.append(cursor.rowcount == 1)
-            return inserted
-
-        return await self._write(insert)
+        return await self._write(lambda c: [_insert(c, event) for event in events])
 
     async def claim(self, owner: str, *, limit: int, lease: float, now: float) -> list[StoredEvent]:
         def claim(connection: sqlite3.Connection) -> list[StoredEvent]:
@@ -252,21 +232,7 @@ class SQLiteStore(EndsAttempts):
                     f"WHERE id IN ({others})",
                     (now, f"replaced by {wait.key}", group, wait.key),
                 )
-            cursor = c.execute(
-                "INSERT INTO inbox (key, ordering_key, event_type, payload, webhook_id, "
-                "received_at, available_at) VALUES (?, ?, ?, ?, ?, ?, ?) "
-                "ON CONFLICT (key) DO NOTHING",
-                (
-                    wait.key,
-                    wait.ordering_key,
-                    wait.event_type,
-                    json.dumps(wait.payload),
-                    wait.webhook_id,
-                    wait.received_at,
-                    wait.first_at,
-                ),
-            )
-            return cursor.rowcount == 1
+            return _insert(c, wait)
 
         return await self._write(insert)
 
@@ -527,3 +493,22 @@ class SQLiteStore(EndsAttempts):
             return cursor.rowcount
 
         return await self._write(sweep)
+
+
+def _insert(connection: sqlite3.Connection, event: NewEvent) -> bool:
+    """Put ``event`` in the inbox unless its key is there; whether it was new."""
+    cursor = connection.execute(
+        "INSERT INTO inbox (key, ordering_key, event_type, payload, webhook_id, "
+        "received_at, available_at) VALUES (?, ?, ?, ?, ?, ?, ?) "
+        "ON CONFLICT (key) DO NOTHING",
+        (
+            event.key,
+            event.ordering_key,
+            event.event_type,
+            json.dumps(event.payload),
+            event.webhook_id,
+            event.received_at,
+            event.first_at,
+        ),
+    )
+    return cursor.rowcount == 1
