@@ -12,7 +12,12 @@ Measured from the fake's own request log:
 - ``fired_once`` / ``fired_twice``: waits whose note was written once / more
   than once (``--waits`` minus ``fired_once`` never fired);
 - ``p99_late_s``: how late each wait's note came beyond what the write limit
-  forces (the n-th note of the burst cannot come before due + n/25 s), p99;
+  forces, p99.  The limit the runners keep is Attio's 25 writes/s times their
+  ``attio.rate_limit_fraction`` (0.98, the default): the n-th note of the burst
+  cannot come before due + n/(0.98 * 25) s.  What is left is the scheduler's
+  own lateness: claiming, fetching, queueing;
+- ``p99_late_vs_attio_limit_s``: the same against Attio's full 25/s, which
+  adds the 2% the runners leave unused (about 8 s by the 10,000th note);
 - ``http_429``: answers the fake refused.
 
 Run: ``python bench/waits.py [--waits 10000] [--runners 3] [--people 100]``
@@ -58,9 +63,11 @@ rules:
       - action: add_note
         with: {title: Nudge, content: "for {{ event.wait.from }}"}
 """
-CONFIG = """
-dispatcher: {concurrency: 16, poll_seconds: 0.2, lease_seconds: 30}
-attio: {schema_ttl: 3600}
+#: The share of Attio's limits the runners use (the runner's default, said aloud).
+FRACTION = 0.98
+CONFIG = f"""
+dispatcher: {{concurrency: 16, poll_seconds: 0.2, lease_seconds: 30}}
+attio: {{schema_ttl: 3600, rate_limit_fraction: {FRACTION}}}
 """
 #: Seconds after the runners are up that every wait falls due.
 LEAD = 5.0
@@ -103,6 +110,10 @@ async def drop_schema(schema: str) -> None:
     connection = await asyncpg.connect(PG)
     await connection.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
     await connection.close()
+
+
+def p99(ordered: list[float]) -> float | None:
+    return round(ordered[max(int(len(ordered) * 0.99) - 1, 0)], 2) if ordered else None
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
@@ -151,15 +162,17 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         key=lambda r: float(r["time"]),
     )
     per_wait = Counter(str(r["body"]["data"]["content"]) for r in notes)
-    late = [float(r["time"]) - (due + n / WRITE_LIMIT) for n, r in enumerate(notes)]
-    ordered = sorted(late)
+    times = [float(r["time"]) for r in notes]
+    ordered = sorted(t - (due + n / (WRITE_LIMIT * FRACTION)) for n, t in enumerate(times))
+    against_attio = sorted(t - (due + n / WRITE_LIMIT) for n, t in enumerate(times))
     return {
         "waits": args.waits,
         "runners": args.runners,
         "fired_once": sum(1 for c in per_wait.values() if c == 1),
         "fired_twice": sum(1 for c in per_wait.values() if c > 1),
-        "p99_late_s": round(ordered[int(len(ordered) * 0.99) - 1], 2) if ordered else None,
+        "p99_late_s": p99(ordered),
         "median_late_s": round(statistics.median(ordered), 2) if ordered else None,
+        "p99_late_vs_attio_limit_s": p99(against_attio),
         "http_429": sum(1 for r in log if r["status"] == 429),
     }
 
@@ -173,7 +186,8 @@ def main() -> None:
     print(
         f"{figures['waits']} waits due at once, {figures['runners']} runners: "
         f"{figures['fired_once']} fired once, {figures['fired_twice']} twice; "
-        f"lateness beyond the write limit p99 {figures['p99_late_s']} s, "
+        f"lateness beyond the write limit kept p99 {figures['p99_late_s']} s "
+        f"({figures['p99_late_vs_attio_limit_s']} s against Attio's full limit), "
         f"{figures['http_429']} x 429"
     )
     print(json.dumps(figures))

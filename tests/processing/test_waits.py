@@ -88,6 +88,25 @@ async def test_a_wait_fires_when_due_and_not_before(make: Any) -> None:
     assert await h.dispatcher.run_ready() == 0  # fired once
 
 
+async def test_until_in_english_waits_for_that_moment_in_the_rules_zone(make: Any) -> None:
+    rules = FOLLOW_UP.replace(
+        "      - wait: 7d",
+        "      - {until: next monday 09:00, timezone: Europe/Berlin}",
+    )
+    h = await setup(make, rules)
+    # The clock starts on Tuesday 2023-11-14, 23:13 in Berlin.
+    await founder(h)
+    await h.dispatcher.run_ready()
+    (wait,) = await h.store.list_events(EventFilter(event_type="wait", status="pending"))
+    monday_nine_berlin = 1_700_467_200.0  # 2023-11-20T08:00:00Z
+    assert wait.available_at == monday_nine_berlin
+    h.clock.advance(monday_nine_berlin - h.clock.time() - 1)
+    assert await h.dispatcher.run_ready() == 0
+    h.clock.advance(1)
+    assert await h.dispatcher.run_ready() == 1
+    assert titles(h) == ["Hello", "Follow up"]
+
+
 async def test_the_rule_is_rechecked_after_the_wait(make: Any) -> None:
     h = await setup(make)
     record_id = await founder(h)

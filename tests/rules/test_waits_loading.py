@@ -123,3 +123,39 @@ def test_schedules_load_and_bad_ones_are_reported(registry: ActionRegistry) -> N
     assert found[1] == "r.yaml:5:15: 'Mars/Base' is not a time zone like Europe/Berlin or UTC"
     neither = good.replace("    schedule: '0 9 * * MON'\n", "")
     assert problems(neither, registry)[0].startswith("r.yaml:3:5:")
+
+
+def test_until_reads_english_from_the_events_time_in_the_rules_zone() -> None:
+    from datetime import UTC, datetime
+
+    from attio_automate.rules.waits import moment
+
+    friday = datetime(2026, 11, 27, 15, 0, tzinfo=UTC).timestamp()
+
+    def at(text: str, zone: str = "Europe/Berlin", base: float = friday) -> str:
+        return datetime.fromtimestamp(moment(text, zone, base), UTC).isoformat()
+
+    assert at("next monday 09:00") == "2026-11-30T08:00:00+00:00"
+    assert at("tomorrow 17:00", "America/New_York") == "2026-11-28T22:00:00+00:00"
+    assert at("in 3 days") == "2026-11-30T15:00:00+00:00"
+    # A bare weekday is the next one, even today's weekday.
+    assert at("friday 10:00") == "2026-12-04T09:00:00+00:00"
+    # Across the spring change: Berlin is at +02:00 by that Sunday.
+    before_dst = datetime(2026, 3, 27, 12, 0, tzinfo=UTC).timestamp()
+    assert at("next sunday 09:00", base=before_dst) == "2026-03-29T07:00:00+00:00"
+    assert at("2026-12-01") == "2026-11-30T23:00:00+00:00"
+    from attio_automate.errors import TemplateProblem
+
+    with pytest.raises(TemplateProblem, match="'whenever it suits'"):
+        moment("whenever it suits", "UTC", friday)
+    with pytest.raises(TemplateProblem):
+        moment("", "UTC", friday)
+
+
+def test_a_fixed_until_is_checked_when_the_rules_load(registry: ActionRegistry) -> None:
+    (rule,) = load_rules(
+        rules("{until: 'next monday 09:00', timezone: Europe/Berlin}", NOTE), registry=registry
+    ).rules
+    assert rule.do[0] == WaitStep(until="next monday 09:00", timezone="Europe/Berlin")
+    (found,) = problems(rules("{until: 'when pigs fly'}", NOTE), registry)
+    assert found.startswith("r.yaml:7:17: until: 'when pigs fly' is not a date")

@@ -214,7 +214,8 @@ class RulesEngine:
             if isinstance(step, WaitStep):
                 if step.until is not None:
                     rendered = rules.templates.render(step.until, scope)
-                    due = waits.moment(rendered, step.timezone)
+                    # From the event's time too: "next monday" stays the same Monday.
+                    due = waits.moment(rendered, step.timezone, event.received_at)
                 else:
                     # From the event's time: a retry plans the same wait.
                     due = event.received_at + (step.seconds or 0.0)

@@ -305,8 +305,15 @@ def _wait(
         waits.zone(timezone)
     except ValueError as exc:
         problems.add((*path, "timezone"), str(exc))
+        timezone = "UTC"  # one problem said once: the until: below is read in UTC
     if "until" in raw:
         _check_template(raw["until"], (*path, "until"), problems, compiler)
+        if not templates.is_template(raw["until"]):
+            # A fixed moment is checked now, not when the first event needs it.
+            try:
+                waits.moment(str(raw["until"]), timezone, 0.0)
+            except templates.TemplateProblem as exc:
+                problems.add((*path, "until"), str(exc))
         return WaitStep(until=raw["until"], timezone=timezone)
     try:
         seconds = waits.duration(raw["wait"])

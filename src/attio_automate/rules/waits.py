@@ -35,20 +35,53 @@ def zone(name: str) -> ZoneInfo:
         raise ValueError(f"{name!r} is not a time zone like Europe/Berlin or UTC") from None
 
 
-def moment(text: str, timezone: str) -> float:
-    """Epoch seconds of a rendered ``until:``: an ISO 8601 date-time, or a
-    date (at midnight); one without an offset is read in ``timezone``."""
+def moment(text: str, timezone: str, base: float) -> float:
+    """Epoch seconds of a rendered ``until:``.
+
+    An ISO 8601 date-time, or a date (at midnight), or English such as
+    ``next monday 09:00``, ``tomorrow 17:00`` or ``in 3 days``, read from
+    ``base`` (epoch seconds: the event's time, so that a retry plans the same
+    moment).  Whatever names no offset is read in ``timezone``.
+    """
     cleaned = text.strip()
-    try:
-        if len(cleaned) == 10:
-            day = date.fromisoformat(cleaned)
-            when = datetime(day.year, day.month, day.day)
-        else:
-            when = datetime.fromisoformat(cleaned.replace("Z", "+00:00"))
-    except ValueError:
+    where = zone(timezone)
+    when = _iso(cleaned) or _english(cleaned, datetime.fromtimestamp(base, where))
+    if when is None:
         raise TemplateProblem(
-            f"until: {text!r} is not a date (2026-12-01) or date-time (2026-12-01T09:00)"
-        ) from None
+            f"until: {text!r} is not a date (2026-12-01), a date-time (2026-12-01T09:00) "
+            "or a moment such as 'next monday 09:00' or 'in 3 days'"
+        )
     if when.tzinfo is None:
-        when = when.replace(tzinfo=zone(timezone))
+        when = when.replace(tzinfo=where)
     return when.astimezone(UTC).timestamp()
+
+
+def _iso(text: str) -> datetime | None:
+    try:
+        if len(text) == 10:
+            day = date.fromisoformat(text)
+            return datetime(day.year, day.month, day.day)
+        return datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+def _english(text: str, now: datetime) -> datetime | None:
+    """``text`` as English relative to ``now`` (aware, in the rule's zone),
+    through dateparser; a bare weekday means the next one, never the past one."""
+    # Imported here: dateparser loads its language data on first use, and
+    # most rule sets never need it.
+    import dateparser
+
+    parsed: datetime | None = dateparser.parse(
+        text,
+        languages=["en"],
+        settings={
+            "RELATIVE_BASE": now.replace(tzinfo=None),
+            # A moment naming its own zone comes back in the rule's zone.
+            "TIMEZONE": str(now.tzinfo),
+            "PREFER_DATES_FROM": "future",
+            "RETURN_AS_TIMEZONE_AWARE": False,
+        },
+    )
+    return parsed
