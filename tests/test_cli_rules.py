@@ -42,9 +42,9 @@ def test_check_reports_problems_with_positions(tmp_path: Path) -> None:
 def test_cases_pass_and_report(tmp_path: Path) -> None:
     code, out = run("rules", "test", RULES, "--cases", CASES)
     assert code == 0, out
-    assert "10 passed, 0 failed" in out
+    assert "11 passed, 0 failed" in out
     code, out = run("rules", "test", RULES, "--cases", CASES, "--json")
-    assert json.loads(out)["passed"] == 10
+    assert json.loads(out)["passed"] == 11
 
 
 def test_failing_case_exits_1(tmp_path: Path) -> None:

@@ -99,7 +99,9 @@ def test_a_dry_run_shows_the_wait_and_when_it_is_due(tmp_path: Path) -> None:
     assert [a["action"] for a in actions] == ["add_note", "wait"]  # the rest comes when due
     result = actions[1]["result"]
     assert result["resumes"] == "rule later at step 3"
-    assert result["stored"] is False
+    # Kept in the sandbox (nothing leaves a dry run), under the key a runner would use.
+    assert result["stored"] is True
+    assert result["wait"] == "wait:dry-run:later:2"
     assert result["due_at"].endswith("Z")
 
 

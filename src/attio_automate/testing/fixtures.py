@@ -10,7 +10,9 @@ that history (and so a rule's ``previous``) is there::
 
 An entry fixture: ``{"list": "sales", "entry_id": "e1", "parent_record_id":
 "r-ada", "values": {"stage": "Lead"}}``.  Fixture writes are attributed to a
-workspace member, never to the API token.
+workspace member, never to the API token.  A fixture naming a record or
+entry that is already there changes its values (a later step of a rule test
+case: the record as it is by then).
 """
 
 from __future__ import annotations
@@ -34,6 +36,16 @@ def load_fixtures(workspace: Workspace, fixtures: list[Mapping[str, Any]]) -> No
         for fixture in records:
             values = dict(fixture.get("values") or {})
             previous = dict(fixture.get("previous") or {})
+            known = workspace.records[workspace.get_object(str(fixture["object"])).slug]
+            if fixture.get("record_id") in known:
+                workspace.update_record(
+                    str(fixture["object"]),
+                    str(fixture["record_id"]),
+                    values,
+                    mode="replace",
+                    actor=actor,
+                )
+                continue
             record = workspace.create_record(
                 str(fixture["object"]),
                 {**values, **previous},
@@ -46,6 +58,18 @@ def load_fixtures(workspace: Workspace, fixtures: list[Mapping[str, Any]]) -> No
                     record.object_slug, record.id, changed, mode="replace", actor=actor
                 )
         for fixture in lists:
+            if fixture.get("entry_id") in workspace.entries.get(
+                workspace.get_list(str(fixture["list"])).slug, {}
+            ):
+                entries.update_entry(
+                    workspace,
+                    str(fixture["list"]),
+                    str(fixture["entry_id"]),
+                    fixture.get("values") or {},
+                    mode="replace",
+                    actor=actor,
+                )
+                continue
             entries.create_entry(
                 workspace,
                 str(fixture["list"]),

@@ -13,6 +13,18 @@
 ``expect`` lists every action the rules must plan, in order; ``with`` need
 only name the parameters that matter.  ``expect: []`` means nothing happens.
 ``status`` (``done`` by default) is how the event must end in the sandbox.
+
+Time passes only when a case says so.  ``now:`` (an ISO date-time; the system
+clock's time by default) is when the event is received; ``then:`` lists later
+steps, each with its own ``expect``.  A step may change fixtures (``records:``
+and ``entries:``, the record as it is by then), move the sandbox's clock on
+(``advance: 14d``: the waits the rules planned that fall due by then run, each
+at its due time, rechecking the rule), and send another event (``event:``)::
+
+    then:
+      - advance: 14d
+        expect:
+          - {rule: customer-check-in, action: create_task}
 """
 
 from __future__ import annotations
@@ -23,9 +35,11 @@ from pathlib import Path
 from typing import Any
 
 from attio_automate.assembly import Plugins
+from attio_automate.clock import SystemClock
 from attio_automate.errors import ConfigError
-from attio_automate.tooling.dryrun import DryRun, dry_run, parse_event
-from attio_automate.yamlpos import YamlError, load
+from attio_automate.rules.waits import duration
+from attio_automate.tooling.dryrun import DryRun, Sandbox, parse_event
+from attio_automate.yamlpos import Located, YamlError, load
 
 
 @dataclass
@@ -59,22 +73,78 @@ def load_cases(path: str | Path) -> list[Mapping[str, Any]]:
                 problems.append(f"{where}: case is missing {key!r}")
         if "expect" in case and not isinstance(case["expect"], list):
             problems.append(f"{where}: 'expect' must be a list of actions")
+        problems.extend(_time_problems(case, ("cases", index), located, str(path)))
     if problems:
         raise ConfigError(problems)
     return list(data["cases"])
 
 
-async def run_case(plugins: Plugins, case: Mapping[str, Any]) -> CaseResult:
-    """Run one case; collect every way it differs from what it expects."""
-    name = str(case["name"])
-    run = await dry_run(
-        plugins,
-        parse_event(case["event"]),
-        list(case.get("records", [])) + list(case.get("entries", [])),
-    )
+def _time_problems(
+    case: Mapping[str, Any], path: tuple[str | int, ...], located: Located, filename: str
+) -> list[str]:
+    """What is wrong with a case's ``now:`` and ``then:`` steps."""
+
+    def at(*sub: str | int, key: bool = False) -> str:
+        line, column = located.position((*path, *sub), key=key)
+        return f"{filename}:{line}:{column}"
+
     problems = []
-    planned = [(a["source"], a["action"], a["params"]) for a in run.actions]
-    expected = list(case["expect"])
+    if "now" in case:
+        try:
+            _moment(case["now"])
+        except ValueError:
+            problems.append(f"{at('now')}: now: takes a date-time like 2026-12-01T09:00:00Z")
+    steps = case.get("then", [])
+    if not isinstance(steps, list):
+        return [*problems, f"{at('then')}: 'then' must be a list of steps"]
+    for n, step in enumerate(steps):
+        if not isinstance(step, Mapping):
+            problems.append(f"{at('then', n)}: a step must be a mapping")
+            continue
+        unknown = sorted(set(step) - {"advance", "records", "entries", "event", "expect", "status"})
+        for key in unknown:
+            problems.append(f"{at('then', n, key, key=True)}: unknown key {key!r} in a step")
+        if not isinstance(step.get("expect"), list):
+            problems.append(f"{at('then', n)}: a step needs 'expect', a list of actions")
+        if not {"advance", "event"} & set(step):
+            problems.append(f"{at('then', n)}: a step needs 'advance' (how long) or 'event'")
+        if "advance" in step:
+            try:
+                duration(step["advance"])
+            except ValueError as exc:
+                problems.append(f"{at('then', n, 'advance')}: {exc}")
+    return problems
+
+
+def _moment(value: Any) -> float:
+    from datetime import UTC, datetime
+
+    when = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    return (when if when.tzinfo else when.replace(tzinfo=UTC)).timestamp()
+
+
+async def run_case(plugins: Plugins, case: Mapping[str, Any]) -> CaseResult:
+    """Run one case and its later steps in one sandbox; collect every way
+    what the rules did differs from what the case expects."""
+    name = str(case["name"])
+    start = _moment(case["now"]) if "now" in case else SystemClock().time()
+    async with Sandbox(plugins, start=start) as sandbox:
+        sandbox.load(list(case.get("records", [])) + list(case.get("entries", [])))
+        run = await sandbox.run(parse_event(case["event"]))
+        problems = _compare([run], list(case["expect"]), case.get("status", "done"))
+        for n, step in enumerate(case.get("then", []), 1):
+            sandbox.load(list(step.get("records", [])) + list(step.get("entries", [])))
+            runs = await sandbox.advance(duration(step["advance"])) if "advance" in step else []
+            if "event" in step:
+                runs.append(await sandbox.run(parse_event(step["event"])))
+            found = _compare(runs, list(step["expect"]), step.get("status", "done"))
+            problems.extend(f"then {n}: {problem}" for problem in found)
+    return CaseResult(name, not problems, problems, run)
+
+
+def _compare(runs: list[DryRun], expected: list[Any], status: str) -> list[str]:
+    problems = []
+    planned = [(a["source"], a["action"], a["params"]) for run in runs for a in run.actions]
     if len(planned) != len(expected):
         problems.append(
             f"expected {len(expected)} action(s), rules planned {len(planned)}: "
@@ -88,13 +158,13 @@ async def run_case(plugins: Plugins, case: Mapping[str, Any]) -> CaseResult:
             problems.append(f"action {index + 1}: expected {want['action']!r}, got {action!r}")
         for path, message in _subset(want.get("with") or {}, params, "with"):
             problems.append(f"action {index + 1} ({action}) {path}: {message}")
-    status = case.get("status", "done")
-    if run.result.status != status:
-        problems.append(
-            f"expected the event to end {status!r}, it ended "
-            f"{run.result.status!r}: {run.result.reason}"
-        )
-    return CaseResult(name, not problems, problems, run)
+    for run in runs:
+        if run.result.status != status:
+            problems.append(
+                f"expected the event to end {status!r}, it ended "
+                f"{run.result.status!r}: {run.result.reason}"
+            )
+    return problems
 
 
 def _subset(want: Any, got: Any, path: str) -> list[tuple[str, str]]:
