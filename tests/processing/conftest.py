@@ -25,9 +25,8 @@ from attio_automate.processing.dispatcher import Dispatcher, DispatchPolicy
 from attio_automate.rules.engine import RulesEngine
 from attio_automate.rules.loader import load_rules
 from attio_automate.rules.model import RuleSet
-from attio_automate.store import open_store_url
+from attio_automate.store import Store, open_store_url
 from attio_automate.store.base import FINISHED, EventFilter, NewEvent, StoredEvent
-from attio_automate.store.sqlite import SQLiteStore
 from attio_automate.testing import FakeAttio
 from attio_automate.testing.pytest_plugin import FAKE_API_KEY
 
@@ -48,7 +47,7 @@ NOTE_RULE = """
 class Harness:
     fake: FakeAttio
     clock: VirtualClock
-    store: SQLiteStore
+    store: Store
     plugins: Plugins
     dispatcher: Dispatcher
 
@@ -95,11 +94,18 @@ class Harness:
 
 @pytest.fixture
 async def make(tmp_path: Path) -> AsyncIterator[Any]:
-    opened: list[tuple[SQLiteStore, AttioClient]] = []
+    opened: list[tuple[Store, AttioClient]] = []
 
-    async def build(*extra: object, rules: str = NOTE_RULE) -> Harness:
-        clock = VirtualClock()
-        fake = FakeAttio(api_key=FAKE_API_KEY, clock=clock.time)
+    async def build(
+        *extra: object,
+        rules: str = NOTE_RULE,
+        store_url: str | None = None,
+        share: Harness | None = None,
+    ) -> Harness:
+        """A harness; ``store_url`` for another store than a new SQLite file,
+        ``share`` for a second runner on the same fake and clock."""
+        clock = share.clock if share else VirtualClock()
+        fake = share.fake if share else FakeAttio(api_key=FAKE_API_KEY, clock=clock.time)
         settings = ClientSettings(
             base_url="http://fake-attio/v2",
             rate_limits=RateLimits(reads_per_second=1e6, writes_per_second=1e6, fraction=1),
@@ -114,8 +120,7 @@ async def make(tmp_path: Path) -> AsyncIterator[Any]:
         actions, failures = ActionRegistry.from_bus(bus)
         assert failures == []
         plugins = Plugins(bus, actions, engine)
-        store = open_store_url(f"sqlite:///{tmp_path}/store-{len(opened)}.db")
-        assert isinstance(store, SQLiteStore)
+        store = open_store_url(store_url or f"sqlite:///{tmp_path}/store-{len(opened)}.db")
         await store.open()
         opened.append((store, client))
         processor = build_processor(plugins, attio=client)

@@ -11,6 +11,7 @@ import pytest
 from attio_automate.assembly import StoreWaits
 from attio_automate.store import open_store_url
 from attio_automate.store.base import EventFilter
+from attio_automate.store.sqlite import SQLiteStore
 from tests.processing.conftest import MEMBER, Harness
 
 pytestmark = pytest.mark.anyio
@@ -141,12 +142,13 @@ async def test_a_pending_wait_survives_a_restart(make: Any, tmp_path: Any) -> No
     h = await setup(make)
     await founder(h)
     await h.dispatcher.run_ready()
+    assert isinstance(h.store, SQLiteStore)
     url = f"sqlite:///{h.store.path}"
     await h.store.close()
     # A new process on the same store, days later.
     reopened = open_store_url(url)
     await reopened.open()
-    h.store = reopened  # type: ignore[assignment]
+    h.store = reopened
     h.dispatcher.store = reopened
     h.dispatcher.processor.waits = StoreWaits(reopened, h.clock)
     h.clock.advance(8 * DAY)

@@ -150,7 +150,7 @@ class PostgresStore(EndsAttempts):
                 SELECT i.id FROM inbox AS i
                 WHERE i.status IN ('pending', 'processing')
                   AND (i.status = 'pending' OR i.lease_until < {_NOW})
-                  AND i.available_at <= {_NOW}
+                  AND i.available_at <= $4
                   AND NOT EXISTS (SELECT 1 FROM inbox AS j WHERE j.ordering_key = i.ordering_key
                                   AND j.status IN ('pending', 'processing') AND j.id < i.id)
                 ORDER BY i.id LIMIT $2
@@ -162,6 +162,11 @@ class PostgresStore(EndsAttempts):
             owner,
             limit,
             lease,
+            # Due times (retries, waits) are stamped from the runners' clock, so
+            # they are compared with it: a runner on a virtual clock sees a wait
+            # fall due when its clock says so.  Leases, which runners must agree
+            # on among themselves, keep to the database's clock.
+            now,
         )
         return sorted((event_from_row(row) for row in rows), key=lambda e: e.id)
 
@@ -436,11 +441,12 @@ class PostgresStore(EndsAttempts):
 
     async def requeue(self, ids: Sequence[int], *, now: float, force: bool) -> int:
         result = await self._pool.execute(
-            f"UPDATE inbox SET status = 'pending', available_at = {_NOW}, lease_owner = NULL, "
+            "UPDATE inbox SET status = 'pending', available_at = $3, lease_owner = NULL, "
             "lease_until = NULL, finished_at = NULL, force = $1 WHERE id = ANY($2::bigint[]) "
             f"AND NOT (status = 'processing' AND lease_until >= {_NOW})",
             force,
             list(ids),
+            now,
         )
         await self._pool.execute("SELECT pg_notify($1, 'events')", CHANNEL)
         return int(result.split()[-1])
