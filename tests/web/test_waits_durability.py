@@ -7,6 +7,7 @@ import time
 from collections import Counter
 from contextlib import ExitStack
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -65,7 +66,7 @@ def test_kill_9_of_every_runner_while_waits_are_pending_loses_none(
     records = make_people(fake, 30)
     # Several runners share PostgreSQL; a SQLite store has one.
     count = 2 if setup.pg_schema else 1
-    common = {
+    common: dict[str, Any] = {
         "rules": setup.rules,
         "config": setup.config,
         "api_key": KEY,
