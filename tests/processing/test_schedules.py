@@ -14,6 +14,7 @@ from attio_automate.assembly import Runner, scheduled_rule_jobs
 from attio_automate.processing.scheduler import Scheduler
 from attio_automate.rules.runs import queue_run
 from attio_automate.rules.schedules import next_run
+from attio_automate.store.base import EventFilter
 from tests.processing.conftest import MEMBER, Harness
 
 pytestmark = pytest.mark.anyio
@@ -123,3 +124,49 @@ async def test_without_catch_up_a_missed_run_is_skipped(make: Any) -> None:
     assert state.next_at > h.clock.time()
     h.clock.advance(state.next_at - h.clock.time() + 1)
     assert await scheduler.run_due() == ["rule:stale-leads"]  # on time again: it runs
+
+
+SALES_IN_LEAD = """
+  - id: leads-on-the-list
+    schedule: "0 9 * * *"
+    query:
+      list: sales
+      filter: {stage: Lead}
+    when:
+      - field: entry.stage
+        equals: Lead
+    do:
+      - action: add_note
+        with: {title: "On the list", content: "{{ record.name.full_name }} is a {{ entry.stage }}"}
+"""
+
+
+async def test_a_scheduled_rule_runs_on_a_lists_entries(make: Any) -> None:
+    from attio_automate.testing.fake import entries
+
+    h: Harness = await make(rules=SALES_IN_LEAD)
+    people = {}
+    for name, stage in (("Ada Lovelace", "Lead"), ("Lin Chen", "Customer")):
+        person = h.fake.workspace.create_record("people", {"name": name}, actor=MEMBER)
+        people[name] = person.id
+        entries.create_entry(
+            h.fake.workspace,
+            "sales",
+            {
+                "parent_object": "people",
+                "parent_record_id": person.id,
+                "entry_values": {"stage": stage},
+            },
+            actor=MEMBER,
+        )
+    scheduler = scheduler_for(h)
+    assert await scheduler.run_due() == []  # first due at 09:00 tomorrow
+    h.clock.advance(86400)
+    assert await scheduler.run_due() == ["rule:leads-on-the-list"]
+    events = await h.store.list_events(EventFilter(limit=10))
+    assert [e.event_type for e in events] == ["list-entry.scheduled"]
+    assert events[0].ordering_key.startswith("entry:")
+    assert await h.dispatcher.run_ready() == 1
+    (note,) = h.fake.workspace.notes.values()
+    assert note.parent_record_id == people["Ada Lovelace"]
+    assert note.content_markdown == "Ada Lovelace is a Lead"

@@ -172,3 +172,18 @@ def test_a_template_error_of_any_kind_is_kept_to_its_rule(registry) -> None:  # 
     assert one.error is not None
     assert "ValueError" in one.error
     assert (two.rule, two.matched, two.error) == ("two", True, None)
+
+
+def test_a_query_names_an_object_or_a_list(registry) -> None:  # type: ignore[no-untyped-def]
+    def scheduled(query: str) -> str:
+        return (
+            "version: 1\nrules:\n  - id: s\n    schedule: '0 9 * * *'\n"
+            f"    query: {query}\n    do: []\n"
+        )
+
+    (rule,) = load_rules(scheduled("{list: sales, filter: {stage: Lead}}"), registry=registry).rules
+    assert rule.schedule is not None
+    assert (rule.schedule.query.list, rule.schedule.query.object) == ("sales", None)
+    message = "r.yaml:5:12: a query names an object: (its records) or a list: (its entries)"
+    assert problems(scheduled("{object: deals, list: sales}"), registry) == [message]
+    assert problems(scheduled("{filter: {stage: Lead}}"), registry) == [message]

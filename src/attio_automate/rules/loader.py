@@ -267,13 +267,18 @@ def _schedule(
     except ValueError as exc:
         problems.add((*path, "timezone"), str(exc))
     query = raw["query"]
+    if len({"object", "list"} & set(query)) != 1:
+        problems.add(
+            (*path, "query"), "a query names an object: (its records) or a list: (its entries)"
+        )
     sorts = query.get("sorts")
     return Schedule(
         cron=raw["schedule"],
         timezone=timezone,
         catch_up=raw.get("catch_up", True),
         query=Query(
-            object=query["object"],
+            object=query.get("object"),
+            list=query.get("list"),
             filter=query.get("filter"),
             sorts=tuple(sorts) if sorts is not None else None,
             limit=query.get("limit"),

@@ -53,10 +53,12 @@ Step = ActionCall | WaitStep
 
 @dataclass(frozen=True)
 class Query:
-    """What a scheduled rule runs on: an object's records, filtered, sorted,
-    at most ``limit`` of them (Attio's filter and sort shapes)."""
+    """What a scheduled rule runs on: an object's records or a list's
+    entries (one of the two), filtered, sorted, at most ``limit`` of them
+    (Attio's filter and sort shapes)."""
 
-    object: str
+    object: str | None = None
+    list: str | None = None
     filter: Mapping[str, Any] | None = None
     sorts: tuple[Mapping[str, Any], ...] | None = None
     limit: int | None = None

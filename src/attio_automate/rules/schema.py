@@ -75,11 +75,11 @@ RULES_SCHEMA: dict[str, Any] = {
                         "type": "object",
                         "properties": {
                             "object": {"type": "string", "minLength": 1},
+                            "list": {"type": "string", "minLength": 1},
                             "filter": {"type": "object"},
                             "sorts": {"type": "array", "items": {"type": "object"}},
                             "limit": {"type": "integer", "minimum": 1},
                         },
-                        "required": ["object"],
                         "additionalProperties": False,
                     },
                     "on_retrigger": {"enum": ["replace", "keep", "parallel"]},
