@@ -20,7 +20,8 @@ Measured from the fake's own request log:
   adds the 2% the runners leave unused (about 8 s by the 10,000th note);
 - ``http_429``: answers the fake refused.
 
-Run: ``python bench/waits.py [--waits 10000] [--runners 3] [--people 100]``
+Run: ``python bench/waits.py [--waits 10000] [--runners 3] [--people 100] [--busy N]``
+(``--busy 2``: two processes spin beside the runners for the whole run)
 (PostgreSQL on 127.0.0.1:5432, database ``test``; 10,000 waits take about
 seven minutes, the write limit's 400 s and then some).  Last line:
 ``{"waits", "fired_once", "fired_twice", "p99_late_s", "http_429"}``.
@@ -43,6 +44,9 @@ from typing import Any
 
 import asyncpg
 import httpx
+
+# Run as a script, bench/ is on sys.path.
+from ratelimit import busy_loops
 
 from attio_automate.store import open_store_url
 from attio_automate.store.base import NewEvent
@@ -119,7 +123,11 @@ def p99(ordered: list[float]) -> float | None:
 def run(args: argparse.Namespace) -> dict[str, Any]:
     schema = f"waits_{uuid.uuid4().hex[:10]}"
     url = f"{PG}?search_path={schema}"
-    with tempfile.TemporaryDirectory() as tmp, fake_attio_process(api_key=KEY) as fake:
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        fake_attio_process(api_key=KEY) as fake,
+        busy_loops(args.busy),
+    ):
         people = fake.object_id("people", api_key=KEY)
         records = fake.create_people(args.people, api_key=KEY)
         httpx.post(
@@ -174,6 +182,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "median_late_s": round(statistics.median(ordered), 2) if ordered else None,
         "p99_late_vs_attio_limit_s": p99(against_attio),
         "http_429": sum(1 for r in log if r["status"] == 429),
+        "busy": args.busy,
     }
 
 
@@ -182,6 +191,7 @@ def main() -> None:
     parser.add_argument("--waits", type=int, default=10_000)
     parser.add_argument("--runners", type=int, default=3)
     parser.add_argument("--people", type=int, default=100)
+    parser.add_argument("--busy", type=int, default=0, help="spinning processes beside it")
     figures = run(parser.parse_args())
     print(
         f"{figures['waits']} waits due at once, {figures['runners']} runners: "

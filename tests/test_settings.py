@@ -87,7 +87,7 @@ def test_sections_and_values_are_checked_where_they_come_from(tmp_path: Path) ->
     config.write_text("stor: {url: x}\n")
     assert problems(config, environ={}) == [
         f"{config}:1:1: unknown section 'stor' (one of: store, server, receiver, attio, "
-        "dispatcher, cache, rules, plugins)"
+        "dispatcher, cache, rules, plugins, sync)"
     ]
 
 

@@ -46,6 +46,12 @@ from attio_automate.settings import Settings
 from attio_automate.store import Store, open_store_url
 from attio_automate.store.base import RESYNC, NewEvent
 from attio_automate.store.budget import shared_budgets
+from attio_automate.sync.database import SyncDatabase
+from attio_automate.sync.mirror import PLUGIN_NAME as SYNC_PLUGIN
+from attio_automate.sync.mirror import SyncPlugin
+from attio_automate.sync.outbox import OutboxFeeder
+from attio_automate.sync.reconcile import Counts, Reconciler
+from attio_automate.sync.spec import SyncSpec
 
 
 @dataclass
@@ -55,6 +61,8 @@ class Plugins:
     bus: HookBus
     actions: ActionRegistry
     rules: RulesEngine
+    #: The mirror and the outbox's pushes, when the configuration has ``sync:``.
+    sync: SyncPlugin | None = None
 
 
 def load_plugins(
@@ -62,13 +70,17 @@ def load_plugins(
     rules_path: str | Path | None = None,
     plugin_paths: Sequence[str | Path] = (),
     entry_points: bool = True,
+    sync: SyncSpec | None = None,
 ) -> Plugins:
-    """Load built-in and installed plugins, then the rules (checked against the
-    actions they registered).  Raises :class:`ConfigError` for any problem."""
+    """Load built-in and installed plugins (the sync plugin too, given a
+    ``sync`` configuration), then the rules (checked against the actions they
+    registered).  Raises :class:`ConfigError` for any problem."""
     engine = RulesEngine(RuleSet())
+    mirror = SyncPlugin(sync) if sync is not None else None
+    builtins: list[object] = [builtin, engine, *([mirror] if mirror else [])]
     try:
         manager = build_plugin_manager(
-            builtins=[builtin, engine], paths=plugin_paths, entry_points=entry_points
+            builtins=builtins, paths=plugin_paths, entry_points=entry_points
         )
     except PluginLoadError as exc:
         raise ConfigError([str(exc)]) from exc
@@ -80,7 +92,7 @@ def load_plugins(
         )
     if rules_path is not None:
         engine.replace(load_rules_file(rules_path, registry=actions))
-    return Plugins(bus, actions, engine)
+    return Plugins(bus, actions, engine, mirror)
 
 
 def build_processor(
@@ -167,6 +179,7 @@ async def assembled(
             rules_path=settings.rules.path,
             plugin_paths=settings.plugins.paths,
             entry_points=settings.plugins.installed,
+            sync=settings.sync.spec(),
         )
     owned = store is None
     if store is None:
@@ -256,6 +269,10 @@ async def assembled(
                 else None
             )
             store.subscribe(lambda message: _on_message(message, schema, dispatcher, cache))
+            sync_database = await open_sync(plugins, settings, schema, clock)
+            if sync_database is not None:
+                # Our own writes, coming back, still reach the mirror.
+                processor.own_events_to = SYNC_PLUGIN
             try:
                 yield Runner(
                     settings,
@@ -270,9 +287,11 @@ async def assembled(
                     clock=clock,
                 )
             finally:
-                if cache is not None:
-                    with anyio.CancelScope(shield=True):
+                with anyio.CancelScope(shield=True):
+                    if cache is not None:
                         await cache.close()
+                    if sync_database is not None:
+                        await sync_database.close()
     finally:
         if owned:
             with anyio.CancelScope(shield=True):
@@ -304,11 +323,24 @@ async def running(
             scheduler = Scheduler(
                 runner.store,
                 # Asked each time: a reload may add, change or drop scheduled rules.
-                lambda: [*periodic_jobs(runner), *scheduled_rule_jobs(runner)],
+                lambda: [
+                    *periodic_jobs(runner),
+                    *scheduled_rule_jobs(runner),
+                    *sync_jobs(runner),
+                ],
                 owner=runner.dispatcher.owner,
                 clock=runner.clock,
             )
             tasks.start_soon(scheduler.run)
+            sync = runner.plugins.sync
+            if sync is not None and sync.outbox is not None:
+                feeder = OutboxFeeder(
+                    sync.outbox,
+                    runner.store,
+                    poll_seconds=sync.spec.poll_seconds,
+                    wake=runner.dispatcher.wake,
+                )
+                await tasks.start(feeder.run)
             if runner.reloader is not None:
                 tasks.start_soon(runner.reloader.watch_file)
                 if watch_signals:
@@ -391,6 +423,52 @@ def periodic_jobs(runner: Runner) -> list[Job]:
         return f"removed {removed}"
 
     return [Job("retention", run=sweep, every=3600.0, lease=600.0)]
+
+
+async def open_sync(
+    plugins: Plugins, settings: Settings, schema: SchemaCache, clock: Clock
+) -> SyncDatabase | None:
+    """The sync database, open, its tables made, the sync plugin attached
+    (None without ``sync:``)."""
+    spec = settings.sync.spec()
+    if plugins.sync is None or spec is None:
+        return None
+    database = SyncDatabase(spec)
+    try:
+        await database.open(schema)
+    except Exception:
+        await database.close()
+        raise
+    plugins.sync.attach(database, clock)
+    return database
+
+
+def sync_jobs(runner: Runner) -> list[Job]:
+    """The sync reconcile, every ``sync.reconcile_every``, once across runners."""
+    sync = runner.plugins.sync
+    every = runner.settings.sync.reconcile_every
+    if sync is None or sync.database is None or every is None:
+        return []
+    database = sync.database
+
+    async def reconcile(due: float) -> str:
+        reconciler = Reconciler(
+            database,
+            attio=runner.attio,
+            schema=runner.schema,
+            store=runner.store,
+            clock=runner.clock,
+        )
+        total = Counts()
+        for counts in (await reconciler.run()).values():
+            total.add(counts)
+        runner.dispatcher.wake()
+        return (
+            f"{total.checked} checked, {total.created} created, {total.updated} updated, "
+            f"{total.deleted} deleted"
+        )
+
+    return [Job("sync:reconcile", run=reconcile, every=every, lease=max(600.0, every))]
 
 
 def scheduled_rule_jobs(runner: Runner) -> list[Job]:

@@ -14,6 +14,7 @@
     ├── TemplateProblem                a rule's template does not parse, names the unknown,
     │                                  or fails to render (permanent)
     ├── StoreError                     the store failed mid-operation (retry later)
+    ├── SyncDatabaseError              the sync database failed mid-operation (retry later)
     └── ConfigError                    a rules file, plugin or setting is wrong
         └── StoreUnavailable           the store's URL leads nowhere usable
 
@@ -170,6 +171,14 @@ class StoreError(AttioAutomateError):
     """The store failed in the middle of an operation (a lost connection, a
     locked or full database).  Retryable: the store may be back later, and an
     event whose ledger write failed has not lost its place in the inbox."""
+
+    retryable = True
+
+
+class SyncDatabaseError(AttioAutomateError):
+    """The sync database (the user's, holding the mirror and the outbox)
+    failed in the middle of an operation.  Retryable: the event that wanted
+    the write keeps its place in the inbox until the database is back."""
 
     retryable = True
 

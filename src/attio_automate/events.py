@@ -69,6 +69,9 @@ class AttioEvent:
     wait: Mapping[str, Any] | None = None
     #: For a scheduled rule's run: the rule and the run (when it was due).
     schedule: Mapping[str, Any] | None = None
+    #: For a change a sync reconcile found that no webhook told of: the
+    #: reconcile run and the mirror table (the event is synthetic).
+    reconciled: Mapping[str, Any] | None = None
 
     @classmethod
     def from_json(cls, raw: Mapping[str, Any]) -> AttioEvent:
@@ -76,12 +79,14 @@ class AttioEvent:
         ids = raw.get("id") or {}
         actor = raw.get("actor") or {}
         wait, schedule = raw.get("wait"), raw.get("schedule")
+        reconciled = raw.get("reconciled")
         return cls(
             event_type=str(raw["event_type"]),
             id={str(k): str(v) for k, v in ids.items() if v is not None},
             actor=dict(actor),
             wait=dict(wait) if isinstance(wait, Mapping) else None,
             schedule=dict(schedule) if isinstance(schedule, Mapping) else None,
+            reconciled=dict(reconciled) if isinstance(reconciled, Mapping) else None,
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -90,6 +95,8 @@ class AttioEvent:
             data["wait"] = dict(self.wait)
         if self.schedule is not None:
             data["schedule"] = dict(self.schedule)
+        if self.reconciled is not None:
+            data["reconciled"] = dict(self.reconciled)
         return data
 
     @property

@@ -25,11 +25,19 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from attio_automate.attio.client import DEFAULT_BASE_URL
 from attio_automate.errors import ConfigError
 from attio_automate.store.base import shown_url
+from attio_automate.sync.spec import MirrorSpec, SyncSpec
 from attio_automate.yamlpos import Located, YamlError, load
 
 ENVIRONMENTS = ("development", "staging", "production")
@@ -151,6 +159,77 @@ class CacheSettings(_Section):
         return url
 
 
+class MirrorSettings(_Section):
+    """One entry of ``sync.mirrors``: an object or a list, and its table."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    object: str | None = None
+    list_: str | None = Field(None, alias="list")
+    table: str
+    #: Column name -> attribute slug.
+    columns: dict[str, str] = Field(default_factory=dict)
+
+
+class SyncSettings(_Section):
+    """``sync:``: a mirror of Attio in a database of the user's, kept in step
+    both ways (see :mod:`attio_automate.sync`)."""
+
+    #: ``postgresql://...`` or ``sqlite:///...``; may differ from the store.
+    database: str | None = None
+    mirrors: tuple[MirrorSettings, ...] = ()
+    #: How often ``serve`` reconciles (``1h``, ``30m`` or seconds); None: never
+    #: on its own (``sync run`` still does).
+    reconcile_every: Seconds | None = None
+    conflicts: Literal["last_write_wins", "queue"] = "last_write_wins"
+    #: Seconds between outbox polls where the database cannot notify (SQLite).
+    poll_seconds: Seconds = Field(1.0, gt=0)
+
+    @field_validator("reconcile_every", mode="before")
+    @classmethod
+    def _duration(cls, value: Any) -> Any:
+        from attio_automate.rules.waits import duration
+
+        if value is None or isinstance(value, int | float):
+            return value
+        return duration(str(value))
+
+    @field_validator("database")
+    @classmethod
+    def _database(cls, url: str | None) -> str | None:
+        if url is not None and urlsplit(url).scheme not in ("sqlite", "postgresql", "postgres"):
+            raise ValueError(
+                f"{shown_url(url)!r} is not a database URL: use sqlite:///crm.db "
+                "or postgresql://user@host:5432/crm"
+            )
+        return url
+
+    @model_validator(mode="after")
+    def _whole(self) -> SyncSettings:
+        if self.mirrors and self.database is None:
+            raise ValueError("sync.mirrors needs sync.database: where the mirror lives")
+        spec = self.spec()
+        problems = spec.problems() if spec is not None else []
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    def spec(self) -> SyncSpec | None:
+        """The sync configuration as the sync package takes it (None: no sync)."""
+        if self.database is None:
+            return None
+        return SyncSpec(
+            database=self.database,
+            mirrors=tuple(
+                MirrorSpec(table=m.table, columns=dict(m.columns), object=m.object, list=m.list_)
+                for m in self.mirrors
+            ),
+            reconcile_every=self.reconcile_every,
+            conflicts=self.conflicts,
+            poll_seconds=self.poll_seconds,
+        )
+
+
 class RulesSettings(_Section):
     """``rules:``: the rules file (relative to the configuration file)."""
 
@@ -183,6 +262,7 @@ SECTIONS: dict[str, type[_Section]] = {
     "cache": CacheSettings,
     "rules": RulesSettings,
     "plugins": PluginsSettings,
+    "sync": SyncSettings,
 }
 
 
@@ -198,6 +278,7 @@ class Settings(_Section):
     cache: CacheSettings = CacheSettings()
     rules: RulesSettings = RulesSettings()
     plugins: PluginsSettings = PluginsSettings()
+    sync: SyncSettings = SyncSettings()
     secrets: Secrets = Field(default_factory=Secrets, repr=False)
 
     def cache_ttl(self) -> float:
@@ -213,6 +294,8 @@ class Settings(_Section):
         if self.cache.url is not None:
             shown["cache"]["url"] = shown_url(self.cache.url)
         shown["cache"]["ttl_seconds"] = self.cache_ttl()
+        if self.sync.database is not None:
+            shown["sync"]["database"] = shown_url(self.sync.database)
         shown["secrets"] = {
             "api_key": "<set>" if self.secrets.api_key else "<not set>",
             "webhook_secrets": (

@@ -262,6 +262,23 @@ class AttioClient:
             limit=limit,
         )
 
+    async def query_page(
+        self,
+        target: Literal["objects", "lists"],
+        slug: str,
+        *,
+        offset: int,
+        limit: int,
+        filter: Mapping[str, Any] | None = None,
+    ) -> list[JSON]:
+        """One page of an object's records or a list's entries, in Attio's
+        order: for callers that keep their place page by page."""
+        kind = "records" if target == "objects" else "entries"
+        body: JSON = {"limit": limit, "offset": offset}
+        if filter:
+            body["filter"] = dict(filter)
+        return await self._poster(f"/{target}/{slug}/{kind}/query")(body)
+
     async def create_record(self, object: str, values: Values) -> JSON:
         """Create a record; fails on a unique attribute that already exists."""
         body = {"data": {"values": _values(values)}}

@@ -121,6 +121,9 @@ class EventContext:
     identify: Callable[[str, Mapping[str, Any]], str | None] | None = None
     #: Records and entries through the record cache (None: straight from Attio).
     records: RecordReader | None = None
+    #: The one plugin this event is for, when it is not for all of them (an
+    #: event the runner's own write caused reaches only the mirror).
+    audience: str | None = None
 
     def settings_for(self, plugin: str) -> Mapping[str, Any]:
         """This plugin's settings (empty when it has none)."""

@@ -35,6 +35,9 @@ from attio_automate.store.base import LedgerEntry
 JSON = dict[str, Any]
 
 
+_LOOP_GUARD = "loop guard: made by our own API token"
+
+
 class EventProcessor:
     """Runs events through enrichment, the bus and the actions.
 
@@ -71,6 +74,9 @@ class EventProcessor:
         self.schema = schema
         self.own_actor_ids = set(own_actor_ids)
         self.loop_guard = loop_guard
+        #: The plugin that still sees events the runner's own writes caused
+        #: (the sync mirror: it must hold what Attio holds); None: nobody does.
+        self.own_events_to: str | None = None
         #: Stores a token id the client learnt is ours, so the loop guard
         #: knows it after a restart too.
         self.remember_token = remember_token
@@ -85,9 +91,12 @@ class EventProcessor:
         token = actor.get("id")
         return token in self.own_actor_ids or token in self.attio.token_ids
 
-    async def enrich(self, event: AttioEvent, *, key: str, received_at: float) -> EventContext:
+    async def enrich(
+        self, event: AttioEvent, *, key: str, received_at: float, audience: str | None = None
+    ) -> EventContext:
         """The event with slugs resolved and, when a plugin or rule that
-        needs it wants the event, its record (or entry) fetched."""
+        needs it wants the event, its record (or entry) fetched; only the
+        ``audience`` plugin is asked, when there is one."""
         ctx = await resolve(
             event,
             key=key,
@@ -99,6 +108,7 @@ class EventProcessor:
             records=self.records,
         )
         ctx.identify = self.actions.identity
+        ctx.audience = audience
         wanted, needs_record = await self._wanted(ctx)
         ctx.wanted = wanted
         if needs_record:
@@ -110,7 +120,7 @@ class EventProcessor:
         failures (also in the trace's ``errors``), classified."""
         # A rule's wait that fell due, or a scheduled run, is the rules' own
         # business: plugins saw the events they came from when they arrived.
-        only = "rules" if ctx.event.rules_only else None
+        only = "rules" if ctx.event.rules_only else ctx.audience
         hook_failures = await self.bus.call("handle_event", only=only, event=ctx)
         return [_noted(ctx, failure) for failure in hook_failures]
 
@@ -129,12 +139,17 @@ class EventProcessor:
         ``received_at`` (epoch seconds, now by default) is the event's time as
         templates see it.
         """
+        audience = None
         if self.loop_guard and self.is_own(event.actor):
-            return EventResult("skipped", None, reason="loop guard: made by our own API token")
+            if self.own_events_to is None:
+                return EventResult("skipped", None, reason=_LOOP_GUARD)
+            audience = self.own_events_to
         if received_at is None:
             received_at = self.wall_clock()
         try:
-            return await self._process(event, key, received_at, ledger, force, before_action)
+            return await self._process(
+                event, key, received_at, ledger, force, before_action, audience
+            )
         except Exception as exc:
             # Every expected failure is handled inside; this is a bug of ours,
             # and it still ends the event in a defined state.
@@ -150,12 +165,15 @@ class EventProcessor:
         ledger: Ledger | None,
         force: bool,
         before_action: Callable[[PlannedAction], Awaitable[None]] | None,
+        audience: str | None = None,
     ) -> EventResult:
         try:
-            ctx = await self.enrich(event, key=key, received_at=received_at)
+            ctx = await self.enrich(event, key=key, received_at=received_at, audience=audience)
         except Exception as exc:
             return EventResult.failure(classify(exc), "enrichment failed")
         if not ctx.wanted:
+            if audience is not None:
+                return EventResult("skipped", ctx, reason=_LOOP_GUARD)
             return EventResult("done", ctx, reason="no rule or plugin wants this event")
         await self.decide(ctx)
         result = EventResult("done", ctx)
@@ -193,9 +211,14 @@ class EventProcessor:
         hook = self.bus.manager.hook
         handlers = {impl.plugin_name for impl in hook.handle_event.get_hookimpls()}
         declared = {impl.plugin_name for impl in hook.wanted_events.get_hookimpls()}
+        if ctx.audience is not None:
+            declared &= {ctx.audience}
+            handlers &= {ctx.audience}
+            if not handlers:
+                return False, False
         if handlers - declared:
             return True, True
-        answers, failures = await self.bus.call_for_results("wanted_events")
+        answers, failures = await self.bus.call_for_results("wanted_events", only=ctx.audience)
         if failures:
             for failure in failures:
                 _noted(ctx, failure)

@@ -415,6 +415,31 @@ class Workspace:
                     self.delete_entry(lst, entry_id, actor=actor)
         self.emit("record.deleted", {"object_id": obj.id, "record_id": record_id}, actor)
 
+    def merge_records(
+        self, object: str, keep: str, duplicate: str, *, actor: JSON | None = None
+    ) -> Record:
+        """Merge ``duplicate`` into ``keep``, as a person does in Attio's app (the
+        API has no merge): ``keep`` gains the values it lacks, ``duplicate`` is
+        gone, and one ``record.merged`` event says so."""
+        obj = self.get_object(object)
+        winner = self.get_record(obj.slug, keep)
+        loser = self.get_record(obj.slug, duplicate)
+        for attribute_id in loser.values:
+            if not winner.current(attribute_id):
+                winner.values.setdefault(attribute_id, []).extend(loser.current(attribute_id))
+        del self.records[obj.slug][duplicate]
+        self.emit(
+            "record.merged",
+            {
+                "object_id": obj.id,
+                "record_id": keep,
+                "duplicate_object_id": obj.id,
+                "duplicate_record_id": duplicate,
+            },
+            actor,
+        )
+        return winner
+
     def delete_entry(self, lst: List, entry_id: str, *, actor: JSON | None = None) -> None:
         """Remove an entry (also when its record goes), with Attio's event."""
         entry = self.entries[lst.slug].pop(entry_id)

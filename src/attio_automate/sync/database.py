@@ -1,0 +1,291 @@
+"""The sync database: the user's SQLite or PostgreSQL, through SQLAlchemy.
+
+It holds the mirror tables, the outbox and the runner's sync state.  The
+runner creates the tables, and adds the columns a changed configuration
+asks for; it never drops what is there.  Every failure of the database
+itself is a :class:`~attio_automate.errors.SyncDatabaseError` (retry later).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import MetaData, Table, event, inspect, select, text, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+from attio_automate.attio.schema import SchemaCache, Target
+from attio_automate.errors import ConfigError, SyncDatabaseError
+from attio_automate.store.base import shown_url
+from attio_automate.sync.spec import MirrorSpec, SyncSpec
+from attio_automate.sync.tables import OUTBOX, mirror_table, outbox_table, state_table
+
+#: The channel PostgreSQL notifies on when a row enters the outbox.
+CHANNEL = "attio_outbox"
+
+_NOTIFY_FUNCTION = """
+CREATE OR REPLACE FUNCTION attio_outbox_notify() RETURNS trigger AS $$
+BEGIN
+  PERFORM pg_notify('attio_outbox', NEW.id::text);
+  RETURN NEW;
+END $$ LANGUAGE plpgsql
+"""
+_DROP_TRIGGER = "DROP TRIGGER IF EXISTS attio_outbox_notify ON attio_outbox"
+_NOTIFY_TRIGGER = (
+    "CREATE TRIGGER attio_outbox_notify AFTER INSERT ON attio_outbox "
+    "FOR EACH ROW EXECUTE FUNCTION attio_outbox_notify()"
+)
+
+
+def engine_for(url: str) -> tuple[AsyncEngine, str | None]:
+    """An async engine for ``postgresql://...`` or ``sqlite:///...`` (and
+    the PostgreSQL schema named by ``?search_path=``, if any)."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise ConfigError([f"sync.database: {shown_url(url)!r} is not a database URL"]) from None
+    backend = parsed.get_backend_name()
+    if backend == "postgresql":
+        schema = parsed.query.get("search_path")
+        rest = parsed.difference_update_query(["search_path"])
+        settings = {"server_settings": {"search_path": str(schema)}} if schema else {}
+        engine = create_async_engine(
+            rest.set(drivername="postgresql+asyncpg"), connect_args=settings, pool_pre_ping=True
+        )
+        return engine, str(schema) if schema else None
+    if backend == "sqlite":
+        engine = create_async_engine(
+            parsed.set(drivername="sqlite+aiosqlite"), connect_args={"timeout": 30}
+        )
+
+        @event.listens_for(engine.sync_engine, "connect")
+        def _wal(connection: Any, _record: Any) -> None:
+            # Readers (the CLI, the application) never block the runner's writes.
+            cursor = connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.close()
+
+        return engine, None
+    raise ConfigError(
+        [f"sync.database: {shown_url(url)!r} is not a postgresql:// or sqlite:/// URL"]
+    )
+
+
+class SyncDatabase:
+    """The mirror tables, the outbox and the sync state of one database."""
+
+    def __init__(self, spec: SyncSpec) -> None:
+        self.spec = spec
+        self.engine, self._schema = engine_for(spec.database)
+        self.metadata = MetaData()
+        self.outbox = outbox_table(self.metadata)
+        self.state = state_table(self.metadata)
+        self._mirrors: dict[str, Table] = {}
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    async def open(self, schema: SchemaCache) -> None:
+        """Build the mirror tables from Attio's attributes; create and migrate."""
+        for mirror in self.spec.mirrors:
+            target: Target = "lists" if mirror.is_list else "objects"
+            attributes = await schema.attributes(target, mirror.source)
+            self._mirrors[mirror.table] = mirror_table(self.metadata, mirror, attributes)
+        async with self.connect() as connection:
+            if self.dialect == "postgresql":
+                if self._schema:
+                    await connection.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{self._schema}"'))
+                # Runners starting together migrate one at a time.
+                lock = int.from_bytes(hashlib.sha256(b"attio_sync").digest()[:4], "big")
+                await connection.execute(text(f"SELECT pg_advisory_xact_lock({lock})"))
+            await connection.run_sync(self.metadata.create_all)
+            await connection.run_sync(self._add_missing_columns)
+            if self.dialect == "postgresql":
+                await connection.execute(text(_NOTIFY_FUNCTION))
+                await connection.execute(
+                    text("DROP TRIGGER IF EXISTS attio_outbox_notify ON attio_outbox")
+                )
+                await connection.execute(text(_NOTIFY_TRIGGER))
+
+    def _add_missing_columns(self, connection: Any) -> None:
+        """Columns a changed configuration added, added to existing tables."""
+        inspector = inspect(connection)
+        preparer = connection.dialect.identifier_preparer
+        for table in self._mirrors.values():
+            present = {c["name"] for c in inspector.get_columns(table.name)}
+            for column in table.columns:
+                if column.name in present:
+                    continue
+                kind = column.type.compile(dialect=connection.dialect)
+                connection.execute(
+                    text(
+                        f"ALTER TABLE {preparer.quote(table.name)} "
+                        f"ADD COLUMN {preparer.quote(column.name)} {kind}"
+                    )
+                )
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+    @asynccontextmanager
+    async def connect(self) -> AsyncIterator[AsyncConnection]:
+        """A connection in a transaction; the database's failures as
+        :class:`SyncDatabaseError`."""
+        try:
+            async with self.engine.begin() as connection:
+                yield connection
+        except (SQLAlchemyError, OSError, TimeoutError) as exc:
+            if isinstance(exc, DBAPIError) and exc.orig is not None:
+                reason: object = exc.orig
+            else:
+                reason = exc
+            raise SyncDatabaseError(f"the sync database failed: {reason}") from exc
+
+    def table(self, mirror: MirrorSpec) -> Table:
+        return self._mirrors[mirror.table]
+
+    # -- mirror rows ------------------------------------------------------------------
+
+    async def upsert(
+        self,
+        mirror: MirrorSpec,
+        rows: Sequence[Mapping[str, Any]],
+        *,
+        unless_synced_after: datetime | None = None,
+    ) -> None:
+        """Insert ``rows`` or change, of the rows their keys name, the columns
+        they name (all rows name the same columns); the rest stay as they are.
+
+        ``unless_synced_after`` leaves alone a row synced after that time
+        (a reconcile's page must not undo what a webhook wrote since)."""
+        if not rows:
+            return
+        table = self.table(mirror)
+        names = list(rows[0])
+        dialect = postgresql if self.dialect == "postgresql" else sqlite
+        statement = dialect.insert(table)
+        changing = {n: statement.excluded[n] for n in names if n != mirror.key}
+        statement = statement.on_conflict_do_update(
+            index_elements=[table.c[mirror.key]],
+            set_=changing,
+            where=(
+                table.c.synced_at <= unless_synced_after
+                if unless_synced_after is not None
+                else None
+            ),
+        )
+        async with self.connect() as connection:
+            await connection.execute(statement, [{n: row[n] for n in names} for row in rows])
+
+    async def mark_deleted(
+        self, mirror: MirrorSpec, key: str, *, at: datetime, merged_into: str | None = None
+    ) -> bool:
+        """Mark a row deleted (merged into another record); whether it was there."""
+        table = self.table(mirror)
+        values: dict[str, Any] = {"deleted": True, "synced_at": at}
+        if merged_into is not None:
+            values["merged_into"] = merged_into
+        async with self.connect() as connection:
+            result = await connection.execute(
+                update(table).where(table.c[mirror.key] == key).values(**values)
+            )
+        return bool(result.rowcount)
+
+    async def rows(self, mirror: MirrorSpec, keys: Iterable[str]) -> dict[str, dict[str, Any]]:
+        """The rows with these keys, by key."""
+        table = self.table(mirror)
+        wanted = list(keys)
+        if not wanted:
+            return {}
+        async with self.connect() as connection:
+            result = await connection.execute(select(table).where(table.c[mirror.key].in_(wanted)))
+            return {row[mirror.key]: dict(row) for row in result.mappings()}
+
+    async def mark_reconciled(self, mirror: MirrorSpec, keys: Sequence[str], run: str) -> None:
+        if not keys:
+            return
+        table = self.table(mirror)
+        async with self.connect() as connection:
+            await connection.execute(
+                update(table).where(table.c[mirror.key].in_(list(keys))).values(reconciled_in=run)
+            )
+
+    async def unseen(
+        self, mirror: MirrorSpec, run: str, *, synced_before: datetime, after: str, limit: int
+    ) -> list[str]:
+        """Live rows, synced before the reconcile ``run`` began, that it did
+        not see (perhaps gone from Attio), in key order after ``after``."""
+        table = self.table(mirror)
+        key = table.c[mirror.key]
+        seen = table.c.reconciled_in
+        async with self.connect() as connection:
+            result = await connection.execute(
+                select(key)
+                .where(table.c.deleted.is_(False))
+                .where((seen.is_(None)) | (seen != run))
+                .where(table.c.synced_at < synced_before)
+                .where(key > after)
+                .order_by(key)
+                .limit(limit)
+            )
+            return [str(row[0]) for row in result]
+
+    async def counts(self, mirror: MirrorSpec) -> dict[str, Any]:
+        """Rows, deleted rows, and the latest Attio change and sync."""
+        from sqlalchemy import func
+
+        table = self.table(mirror)
+        async with self.connect() as connection:
+            row = (
+                await connection.execute(
+                    select(
+                        func.count(),
+                        func.count().filter(table.c.deleted.is_(True)),
+                        func.max(table.c.attio_updated_at),
+                        func.max(table.c.synced_at),
+                    )
+                )
+            ).one()
+        return {
+            "rows": int(row[0]),
+            "deleted": int(row[1]),
+            "last_change": _utc(row[2]),
+            "last_synced": _utc(row[3]),
+        }
+
+    # -- state --------------------------------------------------------------------------
+
+    async def get_state(self, key: str) -> Any:
+        async with self.connect() as connection:
+            result = await connection.execute(
+                select(self.state.c.value).where(self.state.c.key == key)
+            )
+            row = result.first()
+        return None if row is None else row[0]
+
+    async def set_state(self, key: str, value: Any, *, at: datetime) -> None:
+        dialect = postgresql if self.dialect == "postgresql" else sqlite
+        statement = dialect.insert(self.state).values(key=key, value=value, updated_at=at)
+        statement = statement.on_conflict_do_update(
+            index_elements=[self.state.c.key],
+            set_={"value": statement.excluded.value, "updated_at": statement.excluded.updated_at},
+        )
+        async with self.connect() as connection:
+            await connection.execute(statement)
+
+
+def _utc(value: Any) -> datetime | None:
+    """A time read back: SQLite gives it naive (it was written in UTC)."""
+    if not isinstance(value, datetime):
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+__all__ = ["CHANNEL", "OUTBOX", "SyncDatabase", "engine_for"]

@@ -1,0 +1,258 @@
+"""Reconcile: the safety net under the webhooks.
+
+Pages through each mirrored object or list at Attio's read limit (several
+pages in flight, so the limiter, not the round trips, sets the pace),
+compares each record with its row, repairs what differs, and then asks
+Attio about every live row the run did not see: a 404 marks it deleted.
+Memory stays flat in the number of records: one page at a time is held,
+and "seen" is a column of the row, not a set in memory.
+
+Each page is a checkpoint in the sync database, so a run that dies resumes
+at the page it was on.  Every difference found becomes a synthetic event in
+the inbox (keyed by the run, the table and the record: once each), so the
+rules hear of changes the webhooks missed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import anyio
+from anyio.streams.memory import MemoryObjectSendStream
+
+from attio_automate.attio.client import AttioClient
+from attio_automate.attio.schema import SchemaCache, Target
+from attio_automate.clock import Clock, SystemClock
+from attio_automate.errors import AttioAPIError
+from attio_automate.events import AttioEvent
+from attio_automate.store.base import NewEvent, Store
+from attio_automate.sync.database import SyncDatabase
+from attio_automate.sync.rows import row_for, same_values
+from attio_automate.sync.spec import MirrorSpec
+
+#: Records per page (Attio's largest).
+PAGE_SIZE = 500
+#: Pages requested ahead of the one being compared.
+PAGES_AHEAD = 3
+#: Unseen rows confirmed with Attio per step of the sweep.
+SWEEP_BATCH = 200
+
+#: (offset, the page's records or entries, when the page was asked for)
+Page = tuple[int, list[dict[str, Any]], datetime]
+
+
+@dataclass
+class Counts:
+    """What a reconcile found, per mirror or in all."""
+
+    checked: int = 0
+    created: int = 0
+    updated: int = 0
+    deleted: int = 0
+    unchanged: int = 0
+
+    def add(self, other: Counts) -> None:
+        for name, value in asdict(other).items():
+            setattr(self, name, getattr(self, name) + value)
+
+
+class Reconciler:
+    """Reconciles every mirror of ``database`` with Attio."""
+
+    def __init__(
+        self,
+        database: SyncDatabase,
+        *,
+        attio: AttioClient,
+        schema: SchemaCache,
+        store: Store | None = None,
+        clock: Clock | None = None,
+        page_size: int = PAGE_SIZE,
+    ) -> None:
+        self.database = database
+        self.attio = attio
+        self.schema = schema
+        #: Where synthetic events go (None: repair only, tell no rule).
+        self.store = store
+        self.clock = clock or SystemClock()
+        self.page_size = page_size
+
+    async def run(self) -> dict[str, Counts]:
+        """Reconcile each mirror in turn (resuming an interrupted run); counts by table."""
+        return {m.table: await self.mirror(m) for m in self.database.spec.mirrors}
+
+    async def mirror(self, mirror: MirrorSpec) -> Counts:
+        state_key = f"reconcile:{mirror.table}"
+        state = await self.database.get_state(state_key)
+        if not isinstance(state, Mapping) or state.get("phase") == "done":
+            state = {
+                "run": f"{self._now().strftime('%Y%m%dT%H%M%S.%fZ')}",
+                "started_at": self._now().isoformat(),
+                "offset": 0,
+                "after": "",
+                "phase": "pages",
+                "counts": asdict(Counts()),
+            }
+            await self._save(state_key, state)
+        state = dict(state)
+        counts = Counts(**state["counts"])
+        started = datetime.fromisoformat(state["started_at"])
+        if state["phase"] == "pages":
+            send, receive = anyio.create_memory_object_stream[Page](PAGES_AHEAD)
+            async with anyio.create_task_group() as tasks, receive:
+                tasks.start_soon(self._pages, mirror, int(state["offset"]), send)
+                async for offset, page, fetched_at in receive:
+                    await self._compare(mirror, page, state["run"], fetched_at, counts)
+                    # The checkpoint: a run resumed starts after this page.
+                    state.update(offset=offset + len(page), counts=asdict(counts))
+                    await self._save(state_key, state)
+            state.update(phase="sweep")
+            await self._save(state_key, state)
+        while True:
+            unseen = await self.database.unseen(
+                mirror,
+                state["run"],
+                synced_before=started,
+                after=state["after"],
+                limit=SWEEP_BATCH,
+            )
+            if not unseen:
+                break
+            for key in unseen:
+                await self._confirm(mirror, key, state["run"], counts)
+            state.update(after=unseen[-1], counts=asdict(counts))
+            await self._save(state_key, state)
+        state.update(phase="done", finished_at=self._now().isoformat())
+        await self._save(state_key, state)
+        return counts
+
+    async def _pages(
+        self, mirror: MirrorSpec, start: int, send: MemoryObjectSendStream[Page]
+    ) -> None:
+        """Send (offset, page, when it was asked for) in order from ``start``,
+        with ``PAGES_AHEAD`` requests out at once; stop after a short page."""
+        target: Target = "lists" if mirror.is_list else "objects"
+        size = self.page_size
+        arrived: dict[int, tuple[list[dict[str, Any]], datetime]] = {}
+        signals: dict[int, anyio.Event] = {}
+
+        async def fetch(offset: int) -> None:
+            asked = self._now()
+            page = await self.attio.query_page(target, mirror.source, offset=offset, limit=size)
+            arrived[offset] = (page, asked)
+            signals[offset].set()
+
+        async with send, anyio.create_task_group() as tasks:
+            launched = wanted = start
+            while True:
+                while launched < wanted + PAGES_AHEAD * size:
+                    signals[launched] = anyio.Event()
+                    tasks.start_soon(fetch, launched)
+                    launched += size
+                await signals.pop(wanted).wait()
+                page, asked = arrived.pop(wanted)
+                await send.send((wanted, page, asked))
+                if len(page) < size:
+                    # Requests past the end were speculative: not waited for.
+                    tasks.cancel_scope.cancel()
+                    return
+                wanted += size
+
+    async def _compare(
+        self,
+        mirror: MirrorSpec,
+        page: list[dict[str, Any]],
+        run: str,
+        fetched_at: datetime,
+        counts: Counts,
+    ) -> None:
+        attributes = await self._attributes(mirror)
+        keys = [str(item["id"][mirror.key]) for item in page]
+        rows = await self.database.rows(mirror, keys)
+        repaired, same, events = [], [], []
+        for key, item in zip(keys, page, strict=True):
+            counts.checked += 1
+            row = rows.get(key)
+            if same_values(row, item, mirror):
+                counts.unchanged += 1
+                same.append(key)
+                continue
+            created = row is None or bool(row.get("deleted"))
+            if created:
+                counts.created += 1
+            else:
+                counts.updated += 1
+            fresh = row_for(mirror, attributes, item, synced_at=fetched_at)
+            repaired.append({**fresh, "reconciled_in": run})
+            events.append(await self._event(mirror, item, run, "created" if created else "updated"))
+        await self.database.upsert(mirror, repaired, unless_synced_after=fetched_at)
+        await self.database.mark_reconciled(mirror, same, run)
+        await self._tell(events)
+
+    async def _confirm(self, mirror: MirrorSpec, key: str, run: str, counts: Counts) -> None:
+        """A live row the pages did not show: gone from Attio, or moved in
+        its order while the run paged (then it is compared like the rest)."""
+        asked = self._now()
+        try:
+            if mirror.is_list:
+                item = await self.attio.get_entry(mirror.source, key)
+            else:
+                item = await self.attio.get_record(mirror.source, key)
+        except AttioAPIError as exc:
+            if exc.status_code != 404:
+                raise
+            counts.checked += 1
+            if await self.database.mark_deleted(mirror, key, at=asked):
+                counts.deleted += 1
+                gone = {"id": {mirror.key: key}}
+                await self._tell([await self._event(mirror, gone, run, "deleted")])
+            return
+        await self._compare(mirror, [item], run, asked, counts)
+
+    async def _event(
+        self, mirror: MirrorSpec, item: Mapping[str, Any], run: str, change: str
+    ) -> NewEvent:
+        key = str(item["id"][mirror.key])
+        if mirror.is_list:
+            lst = await self.schema.list(mirror.source)
+            ids = {"list_id": lst.id, "entry_id": key}
+            if item.get("parent_record_id"):
+                ids["parent_record_id"] = str(item["parent_record_id"])
+            event_type = f"list-entry.{change}"
+        else:
+            obj = await self.schema.object(mirror.source)
+            ids = {"object_id": obj.id, "record_id": key}
+            event_type = f"record.{change}"
+        payload = {
+            "event_type": event_type,
+            "id": ids,
+            "actor": {"type": "system", "id": None},
+            "reconciled": {"run": run, "table": mirror.table},
+        }
+        event = AttioEvent.from_json(payload)
+        now = self.clock.time()
+        return NewEvent(
+            f"reconcile:{run}:{mirror.table}:{key}",
+            event.ordering_key,
+            event_type,
+            payload,
+            None,
+            now,
+        )
+
+    async def _tell(self, events: list[NewEvent]) -> None:
+        if self.store is not None and events:
+            await self.store.insert_events(events)
+
+    async def _attributes(self, mirror: MirrorSpec) -> Any:
+        target: Target = "lists" if mirror.is_list else "objects"
+        return await self.schema.attributes(target, mirror.source)
+
+    async def _save(self, key: str, state: Mapping[str, Any]) -> None:
+        await self.database.set_state(key, dict(state), at=self._now())
+
+    def _now(self) -> datetime:
+        return datetime.fromtimestamp(self.clock.time(), UTC)
