@@ -230,7 +230,7 @@ class SyncDatabase:
                 select(key)
                 .where(table.c.deleted.is_(False))
                 .where((seen.is_(None)) | (seen != run))
-                .where(table.c.synced_at < synced_before)
+                .where(table.c.synced_at <= synced_before)
                 .where(key > after)
                 .order_by(key)
                 .limit(limit)

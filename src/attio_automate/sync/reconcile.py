@@ -101,14 +101,21 @@ class Reconciler:
         counts = Counts(**state["counts"])
         started = datetime.fromisoformat(state["started_at"])
         if state["phase"] == "pages":
-            send, receive = anyio.create_memory_object_stream[Page](PAGES_AHEAD)
-            async with anyio.create_task_group() as tasks, receive:
-                tasks.start_soon(self._pages, mirror, int(state["offset"]), send)
-                async for offset, page, fetched_at in receive:
-                    await self._compare(mirror, page, state["run"], fetched_at, counts)
-                    # The checkpoint: a run resumed starts after this page.
-                    state.update(offset=offset + len(page), counts=asdict(counts))
-                    await self._save(state_key, state)
+            send, receive = anyio.create_memory_object_stream[Page | Exception](PAGES_AHEAD)
+            try:
+                async with anyio.create_task_group() as tasks, receive:
+                    tasks.start_soon(self._pages, mirror, int(state["offset"]), send)
+                    async for item in receive:
+                        if isinstance(item, Exception):
+                            raise item
+                        offset, page, fetched_at = item
+                        await self._compare(mirror, page, state["run"], fetched_at, counts)
+                        # The checkpoint: a run resumed starts after this page.
+                        state.update(offset=offset + len(page), counts=asdict(counts))
+                        await self._save(state_key, state)
+            except BaseExceptionGroup as group:
+                # One failure (Attio's, the database's) is the run's: say it plainly.
+                raise _first(group) from None
             state.update(phase="sweep")
             await self._save(state_key, state)
         while True:
@@ -130,19 +137,25 @@ class Reconciler:
         return counts
 
     async def _pages(
-        self, mirror: MirrorSpec, start: int, send: MemoryObjectSendStream[Page]
+        self, mirror: MirrorSpec, start: int, send: MemoryObjectSendStream[Page | Exception]
     ) -> None:
         """Send (offset, page, when it was asked for) in order from ``start``,
         with ``PAGES_AHEAD`` requests out at once; stop after a short page."""
         target: Target = "lists" if mirror.is_list else "objects"
         size = self.page_size
-        arrived: dict[int, tuple[list[dict[str, Any]], datetime]] = {}
+        arrived: dict[int, tuple[list[dict[str, Any]], datetime] | Exception] = {}
         signals: dict[int, anyio.Event] = {}
 
         async def fetch(offset: int) -> None:
             asked = self._now()
-            page = await self.attio.query_page(target, mirror.source, offset=offset, limit=size)
-            arrived[offset] = (page, asked)
+            try:
+                page = await self.attio.query_page(target, mirror.source, offset=offset, limit=size)
+            except Exception as exc:
+                # Raised in its turn: the pages before it are compared and
+                # checkpointed first.
+                arrived[offset] = exc
+            else:
+                arrived[offset] = (page, asked)
             signals[offset].set()
 
         async with send, anyio.create_task_group() as tasks:
@@ -152,8 +165,15 @@ class Reconciler:
                     signals[launched] = anyio.Event()
                     tasks.start_soon(fetch, launched)
                     launched += size
-                await signals.pop(wanted).wait()
-                page, asked = arrived.pop(wanted)
+                await signals[wanted].wait()
+                del signals[wanted]
+                result = arrived.pop(wanted)
+                if isinstance(result, Exception):
+                    # The consumer raises it after the pages before it.
+                    await send.send(result)
+                    tasks.cancel_scope.cancel()
+                    return
+                page, asked = result
                 await send.send((wanted, page, asked))
                 if len(page) < size:
                     # Requests past the end were speculative: not waited for.
@@ -256,3 +276,9 @@ class Reconciler:
 
     def _now(self) -> datetime:
         return datetime.fromtimestamp(self.clock.time(), UTC)
+
+
+def _first(group: BaseExceptionGroup[BaseException]) -> BaseException:
+    """The first failure in a (nested) exception group."""
+    inner = group.exceptions[0]
+    return _first(inner) if isinstance(inner, BaseExceptionGroup) else inner
