@@ -11,7 +11,7 @@ besides, so nothing is lost by simplifying.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import JSON, Boolean, Date, DateTime, Float, Integer, Text
@@ -81,10 +81,12 @@ def parse_time(text: str) -> datetime:
     head, dot, rest = cleaned.partition(".")
     if dot:
         # Attio writes up to nine fractional digits; Python reads six.
-        digits = "".join(c for c in rest if c.isdigit())
+        digits = rest[: len(rest) - len(rest.lstrip("0123456789"))]
         offset = rest[len(digits) :]
         cleaned = f"{head}.{digits[:6].ljust(6, '0')}{offset}"
-    return datetime.fromisoformat(cleaned)
+    moment = datetime.fromisoformat(cleaned)
+    # Attio's times are UTC; one written without an offset is taken as such.
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def last_change(item: Mapping[str, Any], values_key: str = "values") -> datetime | None:

@@ -103,6 +103,23 @@ class Outbox:
             )
         return int(result.rowcount)
 
+    async def resolve(self, row_id: int, *, keep: str) -> bool:
+        """Settle a conflict: ``local`` pushes the row as written, ``attio``
+        leaves Attio as it is.  False when the row is not a conflict."""
+        if keep not in ("local", "attio"):
+            raise ValueError("keep is local or attio")
+        row = await self.row(row_id)
+        if row is None or row["status"] != CONFLICT:
+            return False
+        conflict = {**(row.get("conflict") or {}), "resolved": keep}
+        if keep == "local":
+            await self.set(
+                row_id, status=PENDING, attempts=int(row["attempts"]) + 1, conflict=conflict
+            )
+        else:
+            await self.set(row_id, status=DONE, conflict=conflict)
+        return True
+
     async def counts(self) -> dict[str, int]:
         from sqlalchemy import func
 

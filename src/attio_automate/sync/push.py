@@ -49,9 +49,18 @@ async def push_row(
         return await _refuse(outbox, row_id, "invalid_values", "values must be a JSON object")
     obj, matching = str(row["object"]), str(row["matching_attribute"])
     resolved = (row.get("conflict") or {}).get("resolved")
+    found = await _current(ctx, obj, matching, values)
+    if found is not None and all(
+        _same(_simple(found, slug), local) for slug, local in values.items()
+    ):
+        # Attio has these values already: a push that a crash interrupted
+        # after Attio's answer, or a change made there too.  Nothing to write.
+        record_id = str(found["id"]["record_id"])
+        await outbox.set(row_id, status=DONE, record_id=record_id)
+        return {"row": row_id, "record_id": record_id, "unchanged": True}
     kept: dict[str, Any] = {}
-    if resolved != "local":
-        crossed = await _crossings(ctx, obj, matching, values, _aware(row["changed_at"]))
+    if resolved != "local" and found is not None:
+        crossed = _crossings(found, values, _aware(row["changed_at"]))
         if crossed and conflicts == "queue":
             await outbox.set(row_id, status=CONFLICT, conflict={"attributes": crossed})
             return {"row": row_id, "conflict": crossed}
@@ -79,22 +88,28 @@ async def _refuse(outbox: Outbox, row_id: int, code: str, message: str) -> dict[
     raise ActionError(f"outbox row {row_id}: {message}")
 
 
-async def _crossings(
-    ctx: ActionContext,
-    obj: str,
-    matching: str,
-    values: Mapping[str, Any],
-    changed_at: datetime,
-) -> dict[str, dict[str, Any]]:
-    """Attributes Attio changed, after ``changed_at``, to something else."""
+async def _current(
+    ctx: ActionContext, obj: str, matching: str, values: Mapping[str, Any]
+) -> dict[str, Any] | None:
+    """The record the row matches, as Attio has it now (None: not there yet)."""
     match = values.get(matching)
     first = match[0] if isinstance(match, list) and match else match
     if first is None:
-        return {}
+        return None
     found = [r async for r in ctx.attio.query_records(obj, filter={matching: first}, limit=1)]
-    if not found:
-        return {}
-    current = found[0].get("values") or {}
+    return found[0] if found else None
+
+
+def _simple(record: Mapping[str, Any], slug: str) -> list[Any]:
+    current = (record.get("values") or {}).get(slug) or []
+    return [simplify_value(v) for v in current if v.get("active_until") is None]
+
+
+def _crossings(
+    record: Mapping[str, Any], values: Mapping[str, Any], changed_at: datetime
+) -> dict[str, dict[str, Any]]:
+    """Attributes Attio changed, after ``changed_at``, to something else."""
+    current = record.get("values") or {}
     crossed = {}
     for slug, local in values.items():
         active = [v for v in current.get(slug) or [] if v.get("active_until") is None]
@@ -121,6 +136,8 @@ def _same(theirs: list[Any], local: Any) -> bool:
     def text(value: Any) -> str:
         if isinstance(value, Mapping):
             value = value.get("full_name") or value.get("record_id") or value
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
         return str(value).strip().lower()
 
     return {text(v) for v in theirs} == {text(v) for v in mine if v is not None}
