@@ -34,7 +34,9 @@ async def write(s: Sync, values: dict[str, Any], *, at: datetime | None = None) 
         row["changed_at"] = at
     async with s.database.connect() as connection:
         result = await connection.execute(insert(s.database.outbox).values(**row))
-        return int(result.inserted_primary_key[0])
+        key = result.inserted_primary_key
+        assert key is not None
+        return int(key[0])
 
 
 async def push(s: Sync) -> None:
@@ -122,13 +124,13 @@ async def test_a_crash_between_attios_answer_and_the_ledger_writes_once(
     real_set = s.outbox.set
     crashes = [1]
 
-    async def crash_once(row: int, **values: Any) -> None:
+    async def crash_once(row_id: int, **values: Any) -> None:
         if values.get("status") == DONE and crashes:
             crashes.pop()
             raise ConnectionResetError("the sync database went away mid-write")
-        await real_set(row, **values)
+        await real_set(row_id, **values)
 
-    s.outbox.set = crash_once  # type: ignore[method-assign]
+    s.outbox.set = crash_once  # type: ignore[method-assign,assignment]
     await s.outbox.feed(s.h.store)
     await s.settle()
     (event,) = await s.events(event_type="outbox.push")
