@@ -130,7 +130,7 @@ async def test_a_crash_between_attios_answer_and_the_ledger_writes_once(
             raise ConnectionResetError("the sync database went away mid-write")
         await real_set(row_id, **values)
 
-    s.outbox.set = crash_once  # type: ignore[method-assign,assignment]
+    s.outbox.set = crash_once  # type: ignore[method-assign]
     await s.outbox.feed(s.h.store)
     await s.settle()
     (event,) = await s.events(event_type="outbox.push")
