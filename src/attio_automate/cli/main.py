@@ -13,6 +13,7 @@ from attio_automate.cli.plugins import plugins
 from attio_automate.cli.rules import rules
 from attio_automate.cli.schedules import schedules
 from attio_automate.cli.serve import serve
+from attio_automate.cli.sync import sync
 from attio_automate.cli.waits import waits
 from attio_automate.cli.webhooks import webhooks
 
@@ -39,3 +40,4 @@ main.add_command(webhooks)
 main.add_command(doctor)
 main.add_command(schedules)
 main.add_command(waits)
+main.add_command(sync)

@@ -73,3 +73,15 @@ async def opened_runner(settings: Settings) -> AsyncIterator[Runner]:
             yield runner
     except ConfigError as exc:
         raise UserError(exc.problems) from None
+
+
+@contextlib.asynccontextmanager
+async def opened_runner_for_sync(settings: Settings) -> AsyncIterator[Runner]:
+    """The runner's parts with the sync database open (needs ATTIO_API_KEY)."""
+    if not settings.secrets.api_key:
+        raise UserError(["ATTIO_API_KEY is not set: a reconcile reads Attio"])
+    try:
+        async with assembled(settings) as runner:
+            yield runner
+    except ConfigError as exc:
+        raise UserError(exc.problems) from None

@@ -114,6 +114,25 @@ class SyncDatabase:
                 )
                 await connection.execute(text(_NOTIFY_TRIGGER))
 
+    async def open_existing(self) -> None:
+        """Use the tables a runner made, as they are, without asking Attio
+        (for commands that read the mirror and the outbox)."""
+        reflected = MetaData()
+        async with self.connect() as connection:
+            names = set(await connection.run_sync(lambda c: inspect(c).get_table_names()))
+            wanted = [m.table for m in self.spec.mirrors] + [OUTBOX, self.state.name]
+            missing = [name for name in wanted if name not in names]
+            if missing:
+                raise SyncDatabaseError(
+                    f"the sync database has no {', '.join(missing)} yet: "
+                    "`attio-automate serve` or `attio-automate sync run` makes the tables"
+                )
+            await connection.run_sync(
+                lambda c: reflected.reflect(c, only=[m.table for m in self.spec.mirrors])
+            )
+        for mirror in self.spec.mirrors:
+            self._mirrors[mirror.table] = reflected.tables[mirror.table]
+
     def _add_missing_columns(self, connection: Any) -> None:
         """Columns a changed configuration added, added to existing tables."""
         inspector = inspect(connection)
