@@ -95,6 +95,16 @@ def load_plugins(
     return Plugins(bus, actions, engine, mirror)
 
 
+def load_plugins_for(settings: Settings) -> Plugins:
+    """The plugins and rules the settings name (the sync plugin with ``sync:``)."""
+    return load_plugins(
+        rules_path=settings.rules.path,
+        plugin_paths=settings.plugins.paths,
+        entry_points=settings.plugins.installed,
+        sync=settings.sync.spec(),
+    )
+
+
 def build_processor(
     plugins: Plugins,
     *,
@@ -175,12 +185,7 @@ async def assembled(
     metrics = Metrics()
     clock = clock or SystemClock()
     if plugins is None:
-        plugins = load_plugins(
-            rules_path=settings.rules.path,
-            plugin_paths=settings.plugins.paths,
-            entry_points=settings.plugins.installed,
-            sync=settings.sync.spec(),
-        )
+        plugins = load_plugins_for(settings)
     owned = store is None
     if store is None:
         store = open_store_url(settings.store.url)

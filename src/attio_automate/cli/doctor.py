@@ -10,7 +10,7 @@ from pathlib import Path
 import anyio
 import click
 
-from attio_automate.assembly import load_plugins
+from attio_automate.assembly import load_plugins_for
 from attio_automate.attio.client import AttioClient, ClientSettings
 from attio_automate.cli.store_access import config_option, settings_or_exit
 from attio_automate.errors import AttioError, ConfigError
@@ -59,11 +59,7 @@ async def _check_attio(settings: Settings) -> str:
 def _check_rules(settings: Settings) -> str:
     if not settings.rules.path:
         raise ConfigError(["no rules file configured (--rules or rules.path)"])
-    plugins = load_plugins(
-        rules_path=settings.rules.path,
-        plugin_paths=settings.plugins.paths,
-        entry_points=settings.plugins.installed,
-    )
+    plugins = load_plugins_for(settings)
     return f"ok ({len(plugins.rules.rules.rules)} rules, {len(plugins.actions.names())} actions)"
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import anyio
 import click
 
-from attio_automate.assembly import Plugins, check_settings, load_plugins
+from attio_automate.assembly import Plugins, check_settings, load_plugins_for
 from attio_automate.cli.common import UserError
 from attio_automate.cli.logs import configure as configure_logging
 from attio_automate.cli.logs import log_options
@@ -78,11 +78,7 @@ def serve(
         if settings.rules.path is None:
             raise ConfigError(["no rules: give --rules FILE or rules.path in --config"])
         # Loaded once, now: a broken rules file is refused before the server starts.
-        plugins = load_plugins(
-            rules_path=settings.rules.path,
-            plugin_paths=settings.plugins.paths,
-            entry_points=settings.plugins.installed,
-        )
+        plugins = load_plugins_for(settings)
         anyio.run(_serve, settings, plugins, store)
     except ConfigError as exc:
         raise UserError(exc.problems) from None
