@@ -23,6 +23,11 @@ def test_demo_runs_the_example_rules_end_to_end() -> None:
     assert "✓ customer-check-in: the wait is over" in out
     assert "create_task [customer-check-in] -> done" in out
     assert "1 wait fell due" in out
+    # Sync, one change each way.
+    assert "row  'Ada Lovelace'     ['ada@analytical.example'] title 'Chief Scientist'" in out
+    assert "outbox #1: done, Attio record" in out
+    assert "'Grace Hopper': back in the mirror through Attio's webhook" in out
+    assert "person  Grace Hopper: job title 'Rear Admiral'" in out
     assert "error" not in out
 
 

@@ -2,7 +2,9 @@
 
 One command serves a fake Attio and the runner (hypercorn, SQLite in a
 temporary folder), registers the runner's webhook with the fake, and then
-changes records in the fake as a workspace member.  The fake sends signed
+changes records in the fake as a workspace member.  A mirror of the people
+in a SQLite database shows sync both ways: Attio's changes reach its table,
+and a row the "application" writes to the outbox reaches Attio.  The fake sends signed
 webhooks; the runner commits, dispatches and runs ``rules.example.yaml``;
 its actions write back to the fake through the shared client.  The demo
 prints each event's trace from the runner's store and, at the end, what
@@ -25,6 +27,7 @@ from hypercorn.asyncio import serve
 from attio_automate import operations
 from attio_automate.assembly import Runner
 from attio_automate.attio.client import AttioClient, ClientSettings
+from attio_automate.cli.demo_sync import show_sync, sync_settings
 from attio_automate.examples import example_path
 from attio_automate.settings import Settings
 from attio_automate.store.base import EventFilter
@@ -130,12 +133,14 @@ async def run_demo(echo: Echo, rules_path: Path | None = None) -> None:
                 dispatcher={"poll_seconds": 0.05},
                 server={"drain_seconds": 5.0},
                 secrets={"api_key": DEMO_KEY, "webhook_secrets": (webhook["secret"],)},
+                sync=sync_settings(f"sqlite:///{Path(tmp) / 'crm.db'}"),
             )
             app = create_app(settings)
             async with served(app, runner_port):
                 await _wait_up(runner_url, "/healthz")
                 runner: Runner = app.state.runner
                 await _steps(echo, fake, runner, member, waits=shorten)
+                await show_sync(echo, runner, lambda: _settle(fake, runner))
                 await _show_state(echo, runner.attio)
             background.cancel_scope.cancel()
 
