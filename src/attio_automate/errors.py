@@ -200,3 +200,10 @@ class StoreUnavailable(ConfigError):
 
     def __init__(self, url: str, reason: object) -> None:
         super().__init__([f"cannot open the store at {url}: {reason}"])
+
+
+def first_failure(group: BaseExceptionGroup[BaseException]) -> BaseException:
+    """The first failure in a (nested) exception group: what a task group's
+    one failure is to its caller."""
+    inner = group.exceptions[0]
+    return first_failure(inner) if isinstance(inner, BaseExceptionGroup) else inner

@@ -14,6 +14,7 @@ from attio_automate.cli.rules import rules
 from attio_automate.cli.schedules import schedules
 from attio_automate.cli.serve import serve
 from attio_automate.cli.sync import sync
+from attio_automate.cli.transfer import export_file, import_file
 from attio_automate.cli.waits import waits
 from attio_automate.cli.webhooks import webhooks
 
@@ -41,3 +42,5 @@ main.add_command(doctor)
 main.add_command(schedules)
 main.add_command(waits)
 main.add_command(sync)
+main.add_command(import_file)
+main.add_command(export_file)

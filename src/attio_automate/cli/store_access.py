@@ -77,9 +77,10 @@ async def opened_runner(settings: Settings) -> AsyncIterator[Runner]:
 
 @contextlib.asynccontextmanager
 async def opened_runner_for_sync(settings: Settings) -> AsyncIterator[Runner]:
-    """The runner's parts with the sync database open (needs ATTIO_API_KEY)."""
+    """The runner's parts (the sync database open, if configured) for
+    commands that call Attio: sync run, import, export."""
     if not settings.secrets.api_key:
-        raise UserError(["ATTIO_API_KEY is not set: a reconcile reads Attio"])
+        raise UserError(["ATTIO_API_KEY is not set: this command calls Attio"])
     try:
         async with assembled(settings) as runner:
             yield runner

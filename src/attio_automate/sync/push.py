@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from attio_automate.attio.client import AttioClient
 from attio_automate.attio.values import simplify_value
 from attio_automate.bus.context import ActionContext
 from attio_automate.errors import ActionError, AttioAPIError
@@ -49,10 +50,8 @@ async def push_row(
         return await _refuse(outbox, row_id, "invalid_values", "values must be a JSON object")
     obj, matching = str(row["object"]), str(row["matching_attribute"])
     resolved = (row.get("conflict") or {}).get("resolved")
-    found = await _current(ctx, obj, matching, values)
-    if found is not None and all(
-        _same(_simple(found, slug), local) for slug, local in values.items()
-    ):
+    found = await current_record(ctx.attio, obj, matching, values)
+    if found is not None and same_values_as(found, values):
         # Attio has these values already: a push that a crash interrupted
         # after Attio's answer, or a change made there too.  Nothing to write.
         record_id = str(found["id"]["record_id"])
@@ -88,16 +87,22 @@ async def _refuse(outbox: Outbox, row_id: int, code: str, message: str) -> dict[
     raise ActionError(f"outbox row {row_id}: {message}")
 
 
-async def _current(
-    ctx: ActionContext, obj: str, matching: str, values: Mapping[str, Any]
+async def current_record(
+    attio: AttioClient, obj: str, matching: str, values: Mapping[str, Any]
 ) -> dict[str, Any] | None:
-    """The record the row matches, as Attio has it now (None: not there yet)."""
+    """The record ``values`` match on ``matching``, as Attio has it now
+    (None: not there yet)."""
     match = values.get(matching)
     first = match[0] if isinstance(match, list) and match else match
     if first is None:
         return None
-    found = [r async for r in ctx.attio.query_records(obj, filter={matching: first}, limit=1)]
+    found = [r async for r in attio.query_records(obj, filter={matching: first}, limit=1)]
     return found[0] if found else None
+
+
+def same_values_as(record: Mapping[str, Any], values: Mapping[str, Any]) -> bool:
+    """Whether ``record`` holds every one of ``values`` (simple values) already."""
+    return all(_same(_simple(record, slug), local) for slug, local in values.items())
 
 
 def _simple(record: Mapping[str, Any], slug: str) -> list[Any]:
@@ -151,4 +156,4 @@ def _aware(value: Any) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
-__all__ = ["PUSH_SCHEMA", "match_value", "push_row"]
+__all__ = ["PUSH_SCHEMA", "current_record", "match_value", "push_row", "same_values_as"]

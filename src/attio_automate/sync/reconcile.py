@@ -26,7 +26,7 @@ from anyio.streams.memory import MemoryObjectSendStream
 from attio_automate.attio.client import AttioClient
 from attio_automate.attio.schema import SchemaCache, Target
 from attio_automate.clock import Clock, SystemClock
-from attio_automate.errors import AttioAPIError
+from attio_automate.errors import AttioAPIError, first_failure
 from attio_automate.events import AttioEvent
 from attio_automate.store.base import NewEvent, Store
 from attio_automate.sync.database import SyncDatabase
@@ -115,7 +115,7 @@ class Reconciler:
                         await self._save(state_key, state)
             except BaseExceptionGroup as group:
                 # One failure (Attio's, the database's) is the run's: say it plainly.
-                raise _first(group) from None
+                raise first_failure(group) from None
             state.update(phase="sweep")
             await self._save(state_key, state)
         while True:
@@ -276,9 +276,3 @@ class Reconciler:
 
     def _now(self) -> datetime:
         return datetime.fromtimestamp(self.clock.time(), UTC)
-
-
-def _first(group: BaseExceptionGroup[BaseException]) -> BaseException:
-    """The first failure in a (nested) exception group."""
-    inner = group.exceptions[0]
-    return _first(inner) if isinstance(inner, BaseExceptionGroup) else inner
