@@ -438,7 +438,7 @@ async def open_sync(
     spec = settings.sync.spec()
     if plugins.sync is None or spec is None:
         return None
-    database = SyncDatabase(spec)
+    database = SyncDatabase(spec, clock=clock)
     try:
         await database.open(schema)
     except Exception:

@@ -129,7 +129,7 @@ async def make_sync(make: Any, sync_url: str) -> AsyncIterator[Callable[..., Any
         )
         plugin = SyncPlugin(spec)
         h: Harness = await make(plugin)
-        database = SyncDatabase(spec)
+        database = SyncDatabase(spec, clock=h.clock)
         opened.append(database)
         await database.open(h.dispatcher.processor.schema)
         plugin.attach(database, h.clock)

@@ -8,7 +8,9 @@ from typing import Any
 import pytest
 
 from attio_automate.errors import AttioServerError
+from attio_automate.store.base import EventFilter
 from attio_automate.sync.spec import MirrorSpec
+from tests.processing.conftest import make  # noqa: F401  (the harness fixture)
 from tests.sync.conftest import MEMBER, PEOPLE, Sync
 
 pytestmark = pytest.mark.anyio
@@ -29,6 +31,7 @@ async def test_changes_made_while_the_runner_was_down_are_repaired(make_sync: An
     changed = w.create_record("people", {"name": "Changed", "job_title": "CTO"}, actor=MEMBER)
     gone = w.create_record("people", {"name": "Gone"}, actor=MEMBER)
     await s.deliver()
+    s.h.clock.advance(60)
     # The runner is down: none of this reaches it as a webhook.
     w.update_record("people", changed.id, {"job_title": "CFO"}, mode="replace", actor=MEMBER)
     w.delete_record("people", gone.id, actor=MEMBER)
@@ -72,6 +75,7 @@ async def test_a_run_that_dies_resumes_at_its_checkpoint(make_sync: Any) -> None
     s: Sync = await make_sync(PEOPLE)
     s.h.use_rules(NOTHING)
     w = s.h.fake.workspace
+    s.h.clock.advance(1)  # made after the mirror began: missed creations, not the initial load
     people = [w.create_record("people", {"name": f"P{n}"}, actor=MEMBER).id for n in range(25)]
     s.heard.clear()
     pages: list[int] = []
@@ -105,6 +109,39 @@ async def test_a_run_that_dies_resumes_at_its_checkpoint(make_sync: Any) -> None
     assert set(await s.rows()) == set(people)
     created = [e for e in await s.events() if e.payload.get("reconciled")]
     assert len(created) == 25  # one each, though the run was two
+
+
+async def test_the_initial_load_tells_no_rule(
+    make: Any,  # noqa: F811
+    sync_url: str,
+) -> None:
+    h = await make()
+    w = h.fake.workspace
+    before = [w.create_record("people", {"name": f"Old {n}"}, actor=MEMBER).id for n in range(5)]
+    from attio_automate.sync.database import SyncDatabase
+    from attio_automate.sync.reconcile import Reconciler
+    from attio_automate.sync.spec import SyncSpec
+
+    h.clock.advance(60)
+    database = SyncDatabase(SyncSpec(database=sync_url, mirrors=(PEOPLE,)), clock=h.clock)
+    await database.open(h.dispatcher.processor.schema)
+    try:
+        h.clock.advance(60)
+        later = w.create_record("people", {"name": "New"}, actor=MEMBER).id
+        reconciler = Reconciler(
+            database,
+            attio=h.dispatcher.processor.attio,
+            schema=h.dispatcher.processor.schema,
+            store=h.store,
+            clock=h.clock,
+        )
+        counts = (await reconciler.run())["attio_people"]
+        assert counts.created == 6  # all mirrored...
+        told = [e.payload["id"]["record_id"] for e in await h.store.list_events(EventFilter())]
+        assert told == [later]  # ...but only the one made since the mirror began is news
+        assert set(before).isdisjoint(told)
+    finally:
+        await database.close()
 
 
 async def test_a_webhook_during_a_reconcile_is_not_undone(make_sync: Any) -> None:

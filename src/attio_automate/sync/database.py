@@ -21,6 +21,7 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from attio_automate.attio.schema import SchemaCache, Target
+from attio_automate.clock import Clock, SystemClock
 from attio_automate.errors import ConfigError, SyncDatabaseError
 from attio_automate.store.base import shown_url
 from attio_automate.sync.spec import MirrorSpec, SyncSpec
@@ -80,8 +81,9 @@ def engine_for(url: str) -> tuple[AsyncEngine, str | None]:
 class SyncDatabase:
     """The mirror tables, the outbox and the sync state of one database."""
 
-    def __init__(self, spec: SyncSpec) -> None:
+    def __init__(self, spec: SyncSpec, *, clock: Clock | None = None) -> None:
         self.spec = spec
+        self.clock = clock or SystemClock()
         self.engine, self._schema = engine_for(spec.database)
         self.metadata = MetaData()
         self.outbox = outbox_table(self.metadata)
@@ -107,12 +109,30 @@ class SyncDatabase:
                 await connection.execute(text(f"SELECT pg_advisory_xact_lock({lock})"))
             await connection.run_sync(self.metadata.create_all)
             await connection.run_sync(self._add_missing_columns)
+            for mirror in self.spec.mirrors:
+                await self._note_since(connection, mirror)
             if self.dialect == "postgresql":
                 await connection.execute(text(_NOTIFY_FUNCTION))
                 await connection.execute(
                     text("DROP TRIGGER IF EXISTS attio_outbox_notify ON attio_outbox")
                 )
                 await connection.execute(text(_NOTIFY_TRIGGER))
+
+    async def _note_since(self, connection: AsyncConnection, mirror: MirrorSpec) -> None:
+        """When the mirror began: records Attio made before then are the
+        initial load, not changes the webhooks missed."""
+        key = f"since:{mirror.table}"
+        found = await connection.execute(select(self.state.c.key).where(self.state.c.key == key))
+        if found.first() is None:
+            now = datetime.fromtimestamp(self.clock.time(), UTC)
+            await connection.execute(
+                self.state.insert().values(key=key, value=now.isoformat(), updated_at=now)
+            )
+
+    async def since(self, mirror: MirrorSpec) -> datetime | None:
+        """When the mirror began (see :meth:`open`)."""
+        value = await self.get_state(f"since:{mirror.table}")
+        return datetime.fromisoformat(value) if isinstance(value, str) else None
 
     async def open_existing(self) -> None:
         """Use the tables a runner made, as they are, without asking Attio

@@ -29,6 +29,7 @@ from attio_automate.clock import Clock, SystemClock
 from attio_automate.errors import AttioAPIError, first_failure
 from attio_automate.events import AttioEvent
 from attio_automate.store.base import NewEvent, Store
+from attio_automate.sync.columns import parse_time
 from attio_automate.sync.database import SyncDatabase
 from attio_automate.sync.rows import row_for, same_values
 from attio_automate.sync.spec import MirrorSpec
@@ -190,6 +191,7 @@ class Reconciler:
         counts: Counts,
     ) -> None:
         attributes = await self._attributes(mirror)
+        since = await self.database.since(mirror)
         keys = [str(item["id"][mirror.key]) for item in page]
         rows = await self.database.rows(mirror, keys)
         repaired, same, events = [], [], []
@@ -207,6 +209,10 @@ class Reconciler:
                 counts.updated += 1
             fresh = row_for(mirror, attributes, item, synced_at=fetched_at)
             repaired.append({**fresh, "reconciled_in": run})
+            if created and not _made_after(item, since):
+                # There before the mirror began: the initial load, not a
+                # change any webhook missed (no rule hears of it).
+                continue
             events.append(await self._event(mirror, item, run, "created" if created else "updated"))
         await self.database.upsert(mirror, repaired, unless_synced_after=fetched_at)
         await self.database.mark_reconciled(mirror, same, run)
@@ -276,3 +282,10 @@ class Reconciler:
 
     def _now(self) -> datetime:
         return datetime.fromtimestamp(self.clock.time(), UTC)
+
+
+def _made_after(item: Mapping[str, Any], since: datetime | None) -> bool:
+    made = item.get("created_at")
+    if since is None or not made:
+        return True
+    return parse_time(str(made)) > since

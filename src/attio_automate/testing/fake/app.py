@@ -113,6 +113,7 @@ class FakeAttio:
             Route("/_fake/faults", self._control_faults, methods=["POST", "DELETE"]),
             Route("/_fake/limits", self._control_limits, methods=["POST"]),
             Route("/_fake/violations", self._control_violations, methods=["GET"]),
+            Route("/_fake/seed", self._control_seed, methods=["POST"]),
         ]
         return api + control
 
@@ -245,3 +246,23 @@ class FakeAttio:
                 "writes_per_second": self.limiter.writes_per_second,
             }
         )
+
+    async def _control_seed(self, request: Request) -> Response:
+        """``{"people": N}``: N people made at once, as a workspace member
+        (benchmarks need tens of thousands, faster than the API would take)."""
+        spec = await request.json()
+        count = int(spec.get("people", 0))
+        member = next(iter(self.workspace.members), None)
+        actor = {"type": "workspace-member", "id": member}
+        start = len(self.workspace.records["people"])
+        for n in range(start, start + count):
+            self.workspace.create_record(
+                "people",
+                {
+                    "name": f"Person {n}",
+                    "email_addresses": [f"person{n}@seed.example"],
+                    "job_title": "Engineer" if n % 3 else "Founder",
+                },
+                actor=actor,
+            )
+        return JSONResponse({"people": len(self.workspace.records["people"])})
