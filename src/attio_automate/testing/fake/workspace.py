@@ -33,6 +33,7 @@ from attio_automate.testing.fake.model import (
     whole_number,
 )
 from attio_automate.testing.fake.query import Render
+from attio_automate.testing.fake.unique import ValueIndex
 
 WriteMode = str  # "create" | "append" | "replace"
 log = logging.getLogger(__name__)
@@ -64,6 +65,8 @@ class Workspace:
         #: Called after every change with the event in Attio's webhook shape
         #: (``event_type``, ``id``, ``actor``); webhook emission hooks in here.
         self.listeners: list[Callable[[JSON], None]] = []
+        #: Records by attribute value: lookups without a scan of every record.
+        self.index = ValueIndex()
 
     # -- helpers ------------------------------------------------------------------------
 
@@ -194,9 +197,10 @@ class Workspace:
         if attribute is None:
             raise not_found("Attribute", matching)
         wanted = {values.identity(self.parse(attribute, item)) for item in raw}
-        for record in records.values():
-            if wanted & {values.identity(v) for v in record.current(attribute.id)}:
-                return record.id
+        found = self.index.find(obj.slug, attribute.id, wanted, records.values())
+        if found:
+            # The first made, as a scan in creation order would find it.
+            return next(record_id for record_id in records if record_id in found)
         raise FakeAttioError(
             400, "value_not_found", f'No "{obj.slug}" record matches "{matching}".'
         )
@@ -247,16 +251,23 @@ class Workspace:
             if not attribute.is_unique:
                 continue
             keys = {values.identity(v) for v in new_values}
-            for other in siblings:
-                if other.id != item_id and keys & {
-                    values.identity(v) for v in other.current(attribute_id)
-                }:
-                    raise FakeAttioError(
-                        400,
-                        "uniqueness_conflict",
-                        f'A record with the same value for unique attribute "{attribute.slug}" '
-                        "already exists.",
-                    )
+            if isinstance(container, Object):
+                records = self.records[container.slug]
+                holders = self.index.find(container.slug, attribute_id, keys, records.values())
+                taken = bool(holders - {item_id})
+            else:
+                taken = any(
+                    other.id != item_id
+                    and keys & {values.identity(v) for v in other.current(attribute_id)}
+                    for other in siblings
+                )
+            if taken:
+                raise FakeAttioError(
+                    400,
+                    "uniqueness_conflict",
+                    f'A record with the same value for unique attribute "{attribute.slug}" '
+                    "already exists.",
+                )
 
     def write_values(
         self,
@@ -274,6 +285,7 @@ class Workspace:
             attribute = next(a for a in container.attributes.values() if a.id == attribute_id)
             history = item.values.setdefault(attribute_id, [])
             current = [v for v in history if v["active_until"] is None]
+            before = list(current)
             current_keys = {values.identity(v) for v in current}
             new_keys = {values.identity(v) for v in new_values}
             if mode == "append" and attribute.is_multiselect:
@@ -296,6 +308,9 @@ class Workspace:
                     }
                 )
                 changed = True
+            if isinstance(container, Object):
+                after = [v for v in history if v["active_until"] is None]
+                self.index.changed(container.slug, attribute_id, item.id, before, after)
         return changed
 
     def check_required(self, container: Container, parsed: dict[str, list[JSON]]) -> None:
@@ -387,11 +402,9 @@ class Workspace:
                 "missing_value",
                 f'The matching attribute "{attribute.slug}" must have a value.',
             )
-        found = [
-            r
-            for r in self.records[obj.slug].values()
-            if wanted & {values.identity(v) for v in r.current(attribute.id)}
-        ]
+        records = self.records[obj.slug]
+        holders = self.index.find(obj.slug, attribute.id, wanted, records.values())
+        found = [record for record_id, record in records.items() if record_id in holders]
         if len(found) > 1:
             raise FakeAttioError(
                 400,
@@ -407,7 +420,7 @@ class Workspace:
 
     def delete_record(self, object: str, record_id: str, *, actor: JSON | None = None) -> None:
         obj = self.get_object(object)
-        self.get_record(obj.slug, record_id)
+        self.index.forget(obj.slug, self.get_record(obj.slug, record_id))
         del self.records[obj.slug][record_id]
         for lst in self.lists.values():
             for entry_id, entry in list(self.entries[lst.slug].items()):
@@ -424,9 +437,12 @@ class Workspace:
         obj = self.get_object(object)
         winner = self.get_record(obj.slug, keep)
         loser = self.get_record(obj.slug, duplicate)
+        self.index.forget(obj.slug, loser)
         for attribute_id in loser.values:
             if not winner.current(attribute_id):
-                winner.values.setdefault(attribute_id, []).extend(loser.current(attribute_id))
+                gained = loser.current(attribute_id)
+                winner.values.setdefault(attribute_id, []).extend(gained)
+                self.index.changed(obj.slug, attribute_id, winner.id, [], gained)
         del self.records[obj.slug][duplicate]
         self.emit(
             "record.merged",
