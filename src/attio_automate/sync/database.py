@@ -187,6 +187,15 @@ class SyncDatabase:
                 reason = exc
             raise SyncDatabaseError(f"the sync database failed: {reason}") from exc
 
+    @asynccontextmanager
+    async def _using(self, within: AsyncConnection | None) -> AsyncIterator[AsyncConnection]:
+        """``within`` (a transaction the caller holds), or one of its own."""
+        if within is not None:
+            yield within
+            return
+        async with self.connect() as connection:
+            yield connection
+
     def table(self, mirror: MirrorSpec) -> Table:
         return self._mirrors[mirror.table]
 
@@ -198,6 +207,7 @@ class SyncDatabase:
         rows: Sequence[Mapping[str, Any]],
         *,
         unless_synced_after: datetime | None = None,
+        within: AsyncConnection | None = None,
     ) -> None:
         """Insert ``rows`` or change, of the rows their keys name, the columns
         they name (all rows name the same columns); the rest stay as they are.
@@ -220,7 +230,7 @@ class SyncDatabase:
                 else None
             ),
         )
-        async with self.connect() as connection:
+        async with self._using(within) as connection:
             await connection.execute(statement, [{n: row[n] for n in names} for row in rows])
 
     async def mark_deleted(
@@ -237,21 +247,30 @@ class SyncDatabase:
             )
         return bool(result.rowcount)
 
-    async def rows(self, mirror: MirrorSpec, keys: Iterable[str]) -> dict[str, dict[str, Any]]:
+    async def rows(
+        self, mirror: MirrorSpec, keys: Iterable[str], *, within: AsyncConnection | None = None
+    ) -> dict[str, dict[str, Any]]:
         """The rows with these keys, by key."""
         table = self.table(mirror)
         wanted = list(keys)
         if not wanted:
             return {}
-        async with self.connect() as connection:
+        async with self._using(within) as connection:
             result = await connection.execute(select(table).where(table.c[mirror.key].in_(wanted)))
             return {row[mirror.key]: dict(row) for row in result.mappings()}
 
-    async def mark_reconciled(self, mirror: MirrorSpec, keys: Sequence[str], run: str) -> None:
+    async def mark_reconciled(
+        self,
+        mirror: MirrorSpec,
+        keys: Sequence[str],
+        run: str,
+        *,
+        within: AsyncConnection | None = None,
+    ) -> None:
         if not keys:
             return
         table = self.table(mirror)
-        async with self.connect() as connection:
+        async with self._using(within) as connection:
             await connection.execute(
                 update(table).where(table.c[mirror.key].in_(list(keys))).values(reconciled_in=run)
             )
@@ -309,14 +328,16 @@ class SyncDatabase:
             row = result.first()
         return None if row is None else row[0]
 
-    async def set_state(self, key: str, value: Any, *, at: datetime) -> None:
+    async def set_state(
+        self, key: str, value: Any, *, at: datetime, within: AsyncConnection | None = None
+    ) -> None:
         dialect = postgresql if self.dialect == "postgresql" else sqlite
         statement = dialect.insert(self.state).values(key=key, value=value, updated_at=at)
         statement = statement.on_conflict_do_update(
             index_elements=[self.state.c.key],
             set_={"value": statement.excluded.value, "updated_at": statement.excluded.updated_at},
         )
-        async with self.connect() as connection:
+        async with self._using(within) as connection:
             await connection.execute(statement)
 
 

@@ -1,7 +1,7 @@
 """Reconcile: the safety net under the webhooks.
 
-Pages through each mirrored object or list at Attio's read limit (several
-pages in flight, so the limiter, not the round trips, sets the pace),
+Pages through each mirrored object or list at Attio's read limit (a couple
+of thousand records in flight, so round trips do not set the pace),
 compares each record with its row, repairs what differs, and then asks
 Attio about every live row the run did not see: a 404 marks it deleted.
 Memory stays flat in the number of records: one page at a time is held,
@@ -22,9 +22,10 @@ from typing import Any
 
 import anyio
 from anyio.streams.memory import MemoryObjectSendStream
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from attio_automate.attio.client import AttioClient
-from attio_automate.attio.schema import SchemaCache, Target
+from attio_automate.attio.schema import AttributeSet, SchemaCache, Target
 from attio_automate.clock import Clock, SystemClock
 from attio_automate.errors import AttioAPIError, first_failure
 from attio_automate.events import AttioEvent
@@ -36,8 +37,10 @@ from attio_automate.sync.spec import MirrorSpec
 
 #: Records per page (Attio's largest).
 PAGE_SIZE = 500
-#: Pages requested ahead of the one being compared.
-PAGES_AHEAD = 3
+#: Records requested ahead of the page being compared: enough pages in
+#: flight that round trips do not set the pace, few enough records that
+#: memory stays flat.
+RECORDS_AHEAD = 2000
 #: Unseen rows confirmed with Attio per step of the sweep.
 SWEEP_BATCH = 200
 
@@ -80,6 +83,9 @@ class Reconciler:
         self.store = store
         self.clock = clock or SystemClock()
         self.page_size = page_size
+        #: Pages in flight: RECORDS_AHEAD of records, between 2 and 16 pages.
+        self.pages_ahead = min(16, max(2, RECORDS_AHEAD // page_size))
+        self._since: dict[str, datetime | None] = {}
 
     async def run(self) -> dict[str, Counts]:
         """Reconcile each mirror in turn (resuming an interrupted run); counts by table."""
@@ -102,7 +108,7 @@ class Reconciler:
         counts = Counts(**state["counts"])
         started = datetime.fromisoformat(state["started_at"])
         if state["phase"] == "pages":
-            send, receive = anyio.create_memory_object_stream[Page | Exception](PAGES_AHEAD)
+            send, receive = anyio.create_memory_object_stream[Page | Exception](self.pages_ahead)
             try:
                 async with anyio.create_task_group() as tasks, receive:
                     tasks.start_soon(self._pages, mirror, int(state["offset"]), send)
@@ -110,10 +116,12 @@ class Reconciler:
                         if isinstance(item, Exception):
                             raise item
                         offset, page, fetched_at = item
-                        await self._compare(mirror, page, state["run"], fetched_at, counts)
-                        # The checkpoint: a run resumed starts after this page.
-                        state.update(offset=offset + len(page), counts=asdict(counts))
-                        await self._save(state_key, state)
+                        # The checkpoint, with the page's repairs: a run
+                        # resumed starts after this page.
+                        state["offset"] = offset + len(page)
+                        await self._compare(
+                            mirror, page, state["run"], fetched_at, counts, (state_key, state)
+                        )
             except BaseExceptionGroup as group:
                 # One failure (Attio's, the database's) is the run's: say it plainly.
                 raise first_failure(group) from None
@@ -141,7 +149,7 @@ class Reconciler:
         self, mirror: MirrorSpec, start: int, send: MemoryObjectSendStream[Page | Exception]
     ) -> None:
         """Send (offset, page, when it was asked for) in order from ``start``,
-        with ``PAGES_AHEAD`` requests out at once; stop after a short page."""
+        with ``pages_ahead`` requests out at once; stop after a short page."""
         target: Target = "lists" if mirror.is_list else "objects"
         size = self.page_size
         arrived: dict[int, tuple[list[dict[str, Any]], datetime] | Exception] = {}
@@ -162,7 +170,7 @@ class Reconciler:
         async with send, anyio.create_task_group() as tasks:
             launched = wanted = start
             while True:
-                while launched < wanted + PAGES_AHEAD * size:
+                while launched < wanted + self.pages_ahead * size:
                     signals[launched] = anyio.Event()
                     tasks.start_soon(fetch, launched)
                     launched += size
@@ -189,11 +197,37 @@ class Reconciler:
         run: str,
         fetched_at: datetime,
         counts: Counts,
+        checkpoint: tuple[str, dict[str, Any]] | None = None,
     ) -> None:
+        """Compare a page with its rows and repair them, in one transaction
+        with the checkpoint (given one): the page is done, or not at all."""
         attributes = await self._attributes(mirror)
-        since = await self.database.since(mirror)
+        if mirror.table not in self._since:
+            self._since[mirror.table] = await self.database.since(mirror)
+        since = self._since[mirror.table]
         keys = [str(item["id"][mirror.key]) for item in page]
-        rows = await self.database.rows(mirror, keys)
+        async with self.database.connect() as transaction:
+            await self._compare_in(
+                transaction, mirror, page, keys, run, fetched_at, counts, attributes, since
+            )
+            if checkpoint is not None:
+                key, state = checkpoint
+                state["counts"] = asdict(counts)
+                await self.database.set_state(key, dict(state), at=self._now(), within=transaction)
+
+    async def _compare_in(
+        self,
+        transaction: AsyncConnection,
+        mirror: MirrorSpec,
+        page: list[dict[str, Any]],
+        keys: list[str],
+        run: str,
+        fetched_at: datetime,
+        counts: Counts,
+        attributes: AttributeSet,
+        since: datetime | None,
+    ) -> None:
+        rows = await self.database.rows(mirror, keys, within=transaction)
         repaired, same, events = [], [], []
         for key, item in zip(keys, page, strict=True):
             counts.checked += 1
@@ -214,9 +248,13 @@ class Reconciler:
                 # change any webhook missed (no rule hears of it).
                 continue
             events.append(await self._event(mirror, item, run, "created" if created else "updated"))
-        await self.database.upsert(mirror, repaired, unless_synced_after=fetched_at)
-        await self.database.mark_reconciled(mirror, same, run)
+        # The rules hear first: if the transaction is lost, the page is compared
+        # again and finds the same changes, whose events are already in (by key).
         await self._tell(events)
+        await self.database.upsert(
+            mirror, repaired, unless_synced_after=fetched_at, within=transaction
+        )
+        await self.database.mark_reconciled(mirror, same, run, within=transaction)
 
     async def _confirm(self, mirror: MirrorSpec, key: str, run: str, counts: Counts) -> None:
         """A live row the pages did not show: gone from Attio, or moved in
