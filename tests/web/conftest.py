@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -175,3 +175,15 @@ def note_posts(fake: FakeAttioProcess) -> list[dict[str, Any]]:
         for r in fake.requests()
         if r["method"] == "POST" and r["path"] == "/v2/notes" and r["status"] == 200
     ]
+
+
+def wait_until(condition: Callable[[], bool], timeout: float = 30.0) -> bool:
+    """Whether ``condition`` came true within ``timeout`` seconds (polled)."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.1)
+    return False

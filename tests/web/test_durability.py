@@ -23,20 +23,12 @@ from tests.web.conftest import (
     note_posts,
     people_object_id,
     send,
+    wait_until,
 )
 
 STEPS = ["s1", "s2"]
 #: Seconds Attio is down in the real-time outage test.
 OUTAGE = 6
-
-
-def wait_until(condition, timeout: float) -> bool:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.2)
-    return False
 
 
 def burst(

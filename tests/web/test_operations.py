@@ -16,7 +16,16 @@ from click.testing import CliRunner
 
 from attio_automate.cli.main import main
 from attio_automate.testing.servers import FakeAttioProcess, runner_process
-from tests.web.conftest import KEY, SECRET, Setup, created, inbox, people_object_id, send
+from tests.web.conftest import (
+    KEY,
+    SECRET,
+    Setup,
+    created,
+    inbox,
+    people_object_id,
+    send,
+    wait_until,
+)
 
 ADMIN = "admin-token-for-tests"
 BAD_RULES = """
@@ -31,15 +40,6 @@ rules:
       - action: add_to_list
         with: {list: sales, entry_values: {stage: Prospect}}
 """
-
-
-def wait_until(condition, timeout: float = 30.0) -> bool:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.1)
-    return False
 
 
 def cli(*args: str, env: dict[str, str]) -> tuple[int, str]:

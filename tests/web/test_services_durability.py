@@ -21,8 +21,9 @@ from tests.web.conftest import (
     make_people,
     note_posts,
     people_object_id,
+    wait_until,
 )
-from tests.web.test_durability import burst, wait_until
+from tests.web.test_durability import burst
 
 WELCOME = """
 from attio_automate import Interest, hookimpl

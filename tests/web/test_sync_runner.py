@@ -4,7 +4,6 @@ and a kill -9 in the middle of pushing writes each row once."""
 from __future__ import annotations
 
 import sqlite3
-import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -12,18 +11,9 @@ from typing import Any
 import pytest
 
 from attio_automate.testing.servers import FakeAttioProcess, runner_process
-from tests.web.conftest import KEY, SECRET, created, make_people, people_object_id, send
+from tests.web.conftest import KEY, SECRET, created, make_people, people_object_id, send, wait_until
 
 RULES = "version: 1\nrules: []\n"
-
-
-def settle(condition, timeout: float) -> bool:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.2)
-    return False
 
 
 def sync_config(tmp_path: Path) -> Path:
@@ -69,7 +59,7 @@ def test_mirror_and_push_in_a_runner_with_a_kill_9_mid_push(
     with runner_process(**common, log_path=str(tmp_path / "r1.log")) as runner:
         for record_id in records:
             assert send(runner.url, [created(people, record_id)], key=record_id).status_code == 200
-        assert settle(lambda: len(query(tmp_path, "SELECT 1 FROM attio_people")) == 10, 20)
+        assert wait_until(lambda: len(query(tmp_path, "SELECT 1 FROM attio_people")) == 10, 20)
         # The application writes 60 rows; mid-push, the runner dies.
         with sqlite3.connect(tmp_path / "crm.db") as db:
             db.executemany(
@@ -79,12 +69,12 @@ def test_mirror_and_push_in_a_runner_with_a_kill_9_mid_push(
                     for n in range(60)
                 ],
             )
-        assert settle(lambda: fake.count("PUT", "/v2/objects/people/records") >= 10, 20)
+        assert wait_until(lambda: fake.count("PUT", "/v2/objects/people/records") >= 10, 20)
         runner.kill()
     done = query(tmp_path, "SELECT COUNT(*) FROM attio_outbox WHERE status = 'done'")[0][0]
     assert done < 60  # the crash did interrupt the pushing
     with runner_process(**common, log_path=str(tmp_path / "r2.log")):
-        assert settle(
+        assert wait_until(
             lambda: (
                 query(tmp_path, "SELECT COUNT(*) FROM attio_outbox WHERE status = 'done'")[0][0]
                 == 60

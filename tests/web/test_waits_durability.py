@@ -22,6 +22,7 @@ from tests.web.conftest import (
     note_posts,
     people_object_id,
     send,
+    wait_until,
 )
 
 WAIT = 10
@@ -46,15 +47,6 @@ def notes_titled(fake: FakeAttioProcess, title: str) -> Counter[str]:
         for p in note_posts(fake)
         if p["body"]["data"]["title"] == title
     )
-
-
-def settle(condition, timeout: float) -> bool:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.2)
-    return False
 
 
 @pytest.mark.slow
@@ -86,14 +78,14 @@ def test_kill_9_of_every_runner_while_waits_are_pending_loses_none(
         for n, record_id in enumerate(records):
             answer = send(runners[n % count].url, [created(people, record_id)], key=record_id)
             assert answer.status_code == 200
-        assert settle(lambda: pending_waits() == len(records), 20), inbox(setup)[-3:]
+        assert wait_until(lambda: pending_waits() == len(records), 20), inbox(setup)[-3:]
         for runner in runners:
             runner.kill()  # no drain, no goodbye: every runner at once
     assert notes_titled(fake, "later") == Counter()  # none had fallen due yet
     assert notes_titled(fake, "first") == Counter(records)
     time.sleep(WAIT)  # every wait falls due while no runner is up
     with runner_process(**common, log_path=str(tmp_path / "after.log")):
-        assert settle(lambda: len(notes_titled(fake, "later")) == len(records), 30)
+        assert wait_until(lambda: len(notes_titled(fake, "later")) == len(records), 30)
         time.sleep(2.0)  # a wait fired twice would show now
     assert notes_titled(fake, "later") == Counter(records)
     assert notes_titled(fake, "first") == Counter(records)
