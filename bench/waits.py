@@ -69,9 +69,9 @@ rules:
 """
 #: The share of Attio's limits the runners use (the runner's default, said aloud).
 FRACTION = 0.98
-CONFIG = f"""
+CONFIG = """
 dispatcher: {{concurrency: 16, poll_seconds: 0.2, lease_seconds: 30}}
-attio: {{schema_ttl: 3600, rate_limit_fraction: {FRACTION}}}
+attio: {{schema_ttl: 3600, rate_limit_fraction: {fraction}}}
 """
 #: Seconds after the runners are up that every wait falls due.
 LEAD = 5.0
@@ -135,7 +135,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             json={"reads_per_second": READ_LIMIT, "writes_per_second": WRITE_LIMIT},
         )
         (Path(tmp) / "rules.yaml").write_text(RULES)
-        (Path(tmp) / "config.yaml").write_text(CONFIG)
+        (Path(tmp) / "config.yaml").write_text(CONFIG.format(fraction=args.fraction))
         try:
             # The store's schema first (the runners would make it too), then the waits.
             asyncio.run(store_waits(url, people, records, 0, time.time()))
@@ -171,7 +171,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     )
     per_wait = Counter(str(r["body"]["data"]["content"]) for r in notes)
     times = [float(r["time"]) for r in notes]
-    ordered = sorted(t - (due + n / (WRITE_LIMIT * FRACTION)) for n, t in enumerate(times))
+    ordered = sorted(t - (due + n / (WRITE_LIMIT * args.fraction)) for n, t in enumerate(times))
     against_attio = sorted(t - (due + n / WRITE_LIMIT) for n, t in enumerate(times))
     return {
         "waits": args.waits,
@@ -183,6 +183,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "p99_late_vs_attio_limit_s": p99(against_attio),
         "http_429": sum(1 for r in log if r["status"] == 429),
         "busy": args.busy,
+        "fraction": args.fraction,
     }
 
 
@@ -192,6 +193,9 @@ def main() -> None:
     parser.add_argument("--runners", type=int, default=3)
     parser.add_argument("--people", type=int, default=100)
     parser.add_argument("--busy", type=int, default=0, help="spinning processes beside it")
+    parser.add_argument(
+        "--fraction", type=float, default=FRACTION, help="attio.rate_limit_fraction of the runners"
+    )
     figures = run(parser.parse_args())
     print(
         f"{figures['waits']} waits due at once, {figures['runners']} runners: "
