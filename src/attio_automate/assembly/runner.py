@@ -1,131 +1,43 @@
-"""The one place the runner is assembled: plugins, rules, the event
-processor, the store, the client and the dispatcher.
-
-Everything else receives what it needs from here: ``serve`` and the HTTP
-app run what :func:`running` yields, the operators' commands re-run events
-with what :func:`assembled` yields, and the rule tools (dry runs, cases)
-build a processor with :func:`load_plugins` and :func:`build_processor`.
-"""
+"""The runner assembled from settings: the store, the client, the plugins,
+the dispatcher; and running it (startup, the dispatcher, the scheduler, the
+outbox feeder, a drain on the way out)."""
 
 from __future__ import annotations
 
 import contextlib
-import functools
 import hashlib
 import logging
-from collections.abc import AsyncIterator, Collection, Mapping, Sequence
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
 
 import anyio
 import httpx
 
-from attio_automate.actions import builtin
-from attio_automate.actions.registry import ActionRegistry
+from attio_automate.assembly.jobs import (
+    StoreWaits,
+    open_sync,
+    periodic_jobs,
+    scheduled_rule_jobs,
+    sync_jobs,
+)
+from attio_automate.assembly.plugins import Plugins, build_processor, load_plugins_for
 from attio_automate.attio.client import AttioClient, ClientSettings
 from attio_automate.attio.ratelimit import RateLimits
 from attio_automate.attio.schema import SchemaCache
-from attio_automate.bus.bus import HookBus
 from attio_automate.bus.context import AppContext
-from attio_automate.bus.manager import PluginLoadError, build_plugin_manager
-from attio_automate.cache.records import RecordCache, RecordReader, open_cache
+from attio_automate.cache.records import RecordCache, open_cache
 from attio_automate.clock import Clock, SystemClock
 from attio_automate.errors import ConfigError
 from attio_automate.metrics import Metrics
 from attio_automate.processing.dispatcher import Dispatcher, DispatchPolicy
-from attio_automate.processing.processor import EventProcessor
-from attio_automate.processing.scheduler import Job, Scheduler
-from attio_automate.rules.engine import RulesEngine
-from attio_automate.rules.loader import load_rules_file
-from attio_automate.rules.model import Rule, RuleSet
+from attio_automate.processing.scheduler import Scheduler
 from attio_automate.rules.reload import RulesReloader
-from attio_automate.rules.runs import queue_run
-from attio_automate.rules.schedules import next_run
 from attio_automate.settings import Settings
 from attio_automate.store import Store, open_store_url
-from attio_automate.store.base import RESYNC, NewEvent
+from attio_automate.store.base import RESYNC
 from attio_automate.store.budget import shared_budgets
-from attio_automate.sync.database import SyncDatabase
 from attio_automate.sync.mirror import PLUGIN_NAME as SYNC_PLUGIN
-from attio_automate.sync.mirror import SyncPlugin
 from attio_automate.sync.outbox import OutboxFeeder
-from attio_automate.sync.reconcile import Counts, Reconciler
-from attio_automate.sync.spec import SyncSpec
-
-
-@dataclass
-class Plugins:
-    """The plugin manager, its bus and the actions plugins registered."""
-
-    bus: HookBus
-    actions: ActionRegistry
-    rules: RulesEngine
-    #: The mirror and the outbox's pushes, when the configuration has ``sync:``.
-    sync: SyncPlugin | None = None
-
-
-def load_plugins(
-    *,
-    rules_path: str | Path | None = None,
-    plugin_paths: Sequence[str | Path] = (),
-    entry_points: bool = True,
-    sync: SyncSpec | None = None,
-) -> Plugins:
-    """Load built-in and installed plugins (the sync plugin too, given a
-    ``sync`` configuration), then the rules (checked against the actions they
-    registered).  Raises :class:`ConfigError` for any problem."""
-    engine = RulesEngine(RuleSet())
-    mirror = SyncPlugin(sync) if sync is not None else None
-    builtins: list[object] = [builtin, engine, *([mirror] if mirror else [])]
-    try:
-        manager = build_plugin_manager(
-            builtins=builtins, paths=plugin_paths, entry_points=entry_points
-        )
-    except PluginLoadError as exc:
-        raise ConfigError([str(exc)]) from exc
-    bus = HookBus(manager)
-    actions, failures = ActionRegistry.from_bus(bus)
-    if failures:
-        raise ConfigError(
-            [f"plugin {f.plugin} failed to register its actions: {f.error}" for f in failures]
-        )
-    if rules_path is not None:
-        engine.replace(load_rules_file(rules_path, registry=actions))
-    return Plugins(bus, actions, engine, mirror)
-
-
-def load_plugins_for(settings: Settings) -> Plugins:
-    """The plugins and rules the settings name (the sync plugin with ``sync:``)."""
-    return load_plugins(
-        rules_path=settings.rules.path,
-        plugin_paths=settings.plugins.paths,
-        entry_points=settings.plugins.installed,
-        sync=settings.sync.spec(),
-    )
-
-
-def build_processor(
-    plugins: Plugins,
-    *,
-    attio: AttioClient,
-    schema: SchemaCache | None = None,
-    own_actor_ids: Collection[str] = (),
-    settings: Mapping[str, Mapping[str, Any]] | None = None,
-    cache: RecordCache | None = None,
-) -> EventProcessor:
-    """An event processor over ``plugins`` talking to ``attio`` (plugin
-    authors' tests use this too), reading records through ``cache`` if given."""
-    return EventProcessor(
-        bus=plugins.bus,
-        actions=plugins.actions,
-        attio=attio,
-        schema=schema or SchemaCache(attio),
-        own_actor_ids=own_actor_ids,
-        settings=settings,
-        records=RecordReader(attio, cache),
-    )
-
 
 log = logging.getLogger("attio_automate.runner")
 
@@ -387,118 +299,3 @@ def _on_message(
             schema.invalidate("objects", identifier or None)
         elif target == "lists":
             schema.invalidate("lists", identifier or None)
-
-
-class StoreWaits:
-    """Rules' waits kept as events in the store's inbox, claimable when due
-    (so they survive restarts and fire once across runners, like any event),
-    each on a key of its own (it holds up nothing else of the record)."""
-
-    def __init__(self, store: Store, clock: Clock) -> None:
-        self.store = store
-        self.clock = clock
-
-    async def keep(
-        self, key: str, due: float, payload: Mapping[str, Any], *, group: str, policy: str
-    ) -> bool:
-        wait = NewEvent(
-            key=key,
-            ordering_key=key,
-            event_type="wait",
-            payload=payload,
-            webhook_id=None,
-            # Resumed, its now() is the moment it fell due.
-            received_at=due,
-            available_at=due,
-        )
-        return await self.store.insert_wait(wait, group=group, policy=policy, now=self.clock.time())
-
-    async def cancel(self, group: str, *, reason: str) -> int:
-        return await self.store.cancel_waits(group, now=self.clock.time(), reason=reason)
-
-
-def periodic_jobs(runner: Runner) -> list[Job]:
-    """The runner's own periodic jobs, each once across runners."""
-    retention = runner.settings.store.retention_days * 86400
-
-    async def sweep(due: float) -> str:
-        removed = await runner.store.sweep(finished_before=runner.clock.time() - retention)
-        if removed:
-            log.info("retention: removed %d finished events", removed)
-        return f"removed {removed}"
-
-    return [Job("retention", run=sweep, every=3600.0, lease=600.0)]
-
-
-async def open_sync(
-    plugins: Plugins, settings: Settings, schema: SchemaCache, clock: Clock
-) -> SyncDatabase | None:
-    """The sync database, open, its tables made, the sync plugin attached
-    (None without ``sync:``)."""
-    spec = settings.sync.spec()
-    if plugins.sync is None or spec is None:
-        return None
-    database = SyncDatabase(spec, clock=clock)
-    try:
-        await database.open(schema)
-    except Exception:
-        await database.close()
-        raise
-    plugins.sync.attach(database, clock)
-    return database
-
-
-def sync_jobs(runner: Runner) -> list[Job]:
-    """The sync reconcile, every ``sync.reconcile_every``, once across runners."""
-    sync = runner.plugins.sync
-    every = runner.settings.sync.reconcile_every
-    if sync is None or sync.database is None or every is None:
-        return []
-    database = sync.database
-
-    async def reconcile(due: float) -> str:
-        reconciler = Reconciler(
-            database,
-            attio=runner.attio,
-            schema=runner.schema,
-            store=runner.store,
-            clock=runner.clock,
-        )
-        total = Counts()
-        for counts in (await reconciler.run()).values():
-            total.add(counts)
-        runner.dispatcher.wake()
-        return (
-            f"{total.checked} checked, {total.created} created, {total.updated} updated, "
-            f"{total.deleted} deleted"
-        )
-
-    return [Job("sync:reconcile", run=reconcile, every=every, lease=max(600.0, every))]
-
-
-def scheduled_rule_jobs(runner: Runner) -> list[Job]:
-    """A job for each enabled scheduled rule of the rules as they are now."""
-    jobs = []
-    for rule in runner.plugins.rules.rules.rules:
-        schedule = rule.schedule
-        if schedule is None or not rule.enabled:
-            continue
-
-        async def run(due: float, rule: Rule = rule) -> str:
-            found, new = await queue_run(
-                rule, due, store=runner.store, attio=runner.attio, schema=runner.schema
-            )
-            if new:
-                runner.dispatcher.wake()
-            return f"{found} records, {new} queued"
-
-        jobs.append(
-            Job(
-                f"rule:{rule.id}",
-                run=run,
-                next_due=functools.partial(next_run, schedule.cron, schedule.timezone),
-                lease=3600.0,
-                catch_up=schedule.catch_up,
-            )
-        )
-    return jobs
