@@ -7,11 +7,13 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from attio_automate.assembly.plugins import Plugins
+from attio_automate.attio.client import AttioClient
 from attio_automate.attio.schema import SchemaCache
 from attio_automate.clock import Clock
+from attio_automate.processing.dispatcher import Dispatcher
 from attio_automate.processing.scheduler import Job
 from attio_automate.rules.model import Rule
 from attio_automate.rules.runs import queue_run
@@ -22,8 +24,25 @@ from attio_automate.store.base import NewEvent
 from attio_automate.sync.database import SyncDatabase
 from attio_automate.sync.reconcile import Counts, Reconciler
 
-if TYPE_CHECKING:
-    from attio_automate.assembly.runner import Runner
+
+class RunnerParts(Protocol):
+    """What the jobs need of the runner (:class:`~attio_automate.assembly.runner.Runner`)."""
+
+    @property
+    def settings(self) -> Settings: ...
+    @property
+    def store(self) -> Store: ...
+    @property
+    def attio(self) -> AttioClient: ...
+    @property
+    def schema(self) -> SchemaCache: ...
+    @property
+    def plugins(self) -> Plugins: ...
+    @property
+    def dispatcher(self) -> Dispatcher: ...
+    @property
+    def clock(self) -> Clock: ...
+
 
 log = logging.getLogger("attio_automate.runner")
 
@@ -56,7 +75,7 @@ class StoreWaits:
         return await self.store.cancel_waits(group, now=self.clock.time(), reason=reason)
 
 
-def periodic_jobs(runner: Runner) -> list[Job]:
+def periodic_jobs(runner: RunnerParts) -> list[Job]:
     """The runner's own periodic jobs, each once across runners."""
     retention = runner.settings.store.retention_days * 86400
 
@@ -87,7 +106,7 @@ async def open_sync(
     return database
 
 
-def sync_jobs(runner: Runner) -> list[Job]:
+def sync_jobs(runner: RunnerParts) -> list[Job]:
     """The sync reconcile, every ``sync.reconcile_every``, once across runners."""
     sync = runner.plugins.sync
     every = runner.settings.sync.reconcile_every
@@ -115,7 +134,7 @@ def sync_jobs(runner: Runner) -> list[Job]:
     return [Job("sync:reconcile", run=reconcile, every=every, lease=max(600.0, every))]
 
 
-def scheduled_rule_jobs(runner: Runner) -> list[Job]:
+def scheduled_rule_jobs(runner: RunnerParts) -> list[Job]:
     """A job for each enabled scheduled rule of the rules as they are now."""
     jobs = []
     for rule in runner.plugins.rules.rules.rules:
