@@ -185,3 +185,43 @@ async def test_reconcile_streams_a_list_too(make_sync: Any) -> None:
     assert counts.created == 1
     row = (await s.rows(sales))[entry.id]
     assert (row["stage"], row["parent_record_id"]) == ("Lead", ada.id)
+
+
+async def test_a_column_added_to_the_configuration_is_added_and_filled(
+    make_sync: Any, sync_url: str
+) -> None:
+    from attio_automate.sync.database import SyncDatabase
+    from attio_automate.sync.reconcile import Reconciler
+    from attio_automate.sync.spec import SyncSpec
+
+    narrow = MirrorSpec(object="people", table="attio_people", columns={"email": "email_addresses"})
+    s: Sync = await make_sync(narrow)
+    s.h.use_rules(NOTHING)
+    ada = s.h.fake.workspace.create_record(
+        "people", {"name": "Ada", "job_title": "CEO"}, actor=MEMBER
+    )
+    await s.deliver()
+    assert "title" not in (await s.rows(narrow))[ada.id]
+    # The configuration gains a column; the runner restarts.
+    wider = SyncDatabase(SyncSpec(database=sync_url, mirrors=(PEOPLE,)), clock=s.h.clock)
+    await wider.open(s.h.dispatcher.processor.schema)
+    try:
+        s.database = wider
+        row = (await s.rows(PEOPLE))[ada.id]
+        assert row["title"] is None  # added, not yet filled
+        assert row["name"] is None
+        reconciler = Reconciler(
+            wider,
+            attio=s.h.dispatcher.processor.attio,
+            schema=s.h.dispatcher.processor.schema,
+            store=s.h.store,
+            clock=s.h.clock,
+        )
+        counts = (await reconciler.run())["attio_people"]
+        assert (counts.unchanged, counts.updated) == (1, 0)  # no change in Attio: no news
+        row = (await s.rows(PEOPLE))[ada.id]
+        assert (row["title"], row["name"]) == ("CEO", "Ada")
+        assert not [e for e in await s.events() if e.payload.get("reconciled")]
+        assert await wider.get_state("refill:attio_people") is False
+    finally:
+        await wider.close()

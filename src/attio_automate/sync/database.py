@@ -108,9 +108,13 @@ class SyncDatabase:
                 lock = int.from_bytes(hashlib.sha256(b"attio_sync").digest()[:4], "big")
                 await connection.execute(text(f"SELECT pg_advisory_xact_lock({lock})"))
             await connection.run_sync(self.metadata.create_all)
-            await connection.run_sync(self._add_missing_columns)
+            widened = await connection.run_sync(self._add_missing_columns)
+            now = datetime.fromtimestamp(self.clock.time(), UTC)
             for mirror in self.spec.mirrors:
                 await self._note_since(connection, mirror)
+                if mirror.table in widened:
+                    # Rows there already get the new columns at the next reconcile.
+                    await self.set_state(f"refill:{mirror.table}", True, at=now, within=connection)
             if self.dialect == "postgresql":
                 await connection.execute(text(_NOTIFY_FUNCTION))
                 await connection.execute(
@@ -153,15 +157,18 @@ class SyncDatabase:
         for mirror in self.spec.mirrors:
             self._mirrors[mirror.table] = reflected.tables[mirror.table]
 
-    def _add_missing_columns(self, connection: Any) -> None:
-        """Columns a changed configuration added, added to existing tables."""
+    def _add_missing_columns(self, connection: Any) -> set[str]:
+        """Columns a changed configuration added, added to existing tables;
+        the tables that gained some."""
         inspector = inspect(connection)
         preparer = connection.dialect.identifier_preparer
+        widened = set()
         for table in self._mirrors.values():
             present = {c["name"] for c in inspector.get_columns(table.name)}
             for column in table.columns:
                 if column.name in present:
                     continue
+                widened.add(table.name)
                 kind = column.type.compile(dialect=connection.dialect)
                 connection.execute(
                     text(
@@ -169,6 +176,7 @@ class SyncDatabase:
                         f"ADD COLUMN {preparer.quote(column.name)} {kind}"
                     )
                 )
+        return widened
 
     async def close(self) -> None:
         await self.engine.dispose()

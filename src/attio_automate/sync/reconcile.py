@@ -86,6 +86,7 @@ class Reconciler:
         #: Pages in flight: RECORDS_AHEAD of records, between 2 and 16 pages.
         self.pages_ahead = min(16, max(2, RECORDS_AHEAD // page_size))
         self._since: dict[str, datetime | None] = {}
+        self._refill: dict[str, bool] = {}
 
     async def run(self) -> dict[str, Counts]:
         """Reconcile each mirror in turn (resuming an interrupted run); counts by table."""
@@ -106,6 +107,8 @@ class Reconciler:
             await self._save(state_key, state)
         state = dict(state)
         counts = Counts(**state["counts"])
+        # Columns added since the rows were written: rewrite every row once.
+        self._refill[mirror.table] = bool(await self.database.get_state(f"refill:{mirror.table}"))
         started = datetime.fromisoformat(state["started_at"])
         if state["phase"] == "pages":
             send, receive = anyio.create_memory_object_stream[Page | Exception](self.pages_ahead)
@@ -143,6 +146,8 @@ class Reconciler:
             await self._save(state_key, state)
         state.update(phase="done", finished_at=self._now().isoformat())
         await self._save(state_key, state)
+        if self._refill.get(mirror.table):
+            await self.database.set_state(f"refill:{mirror.table}", False, at=self._now())
         return counts
 
     async def _pages(
@@ -234,7 +239,11 @@ class Reconciler:
             row = rows.get(key)
             if same_values(row, item, mirror):
                 counts.unchanged += 1
-                same.append(key)
+                if self._refill.get(mirror.table):
+                    fresh = row_for(mirror, attributes, item, synced_at=fetched_at)
+                    repaired.append({**fresh, "reconciled_in": run})
+                else:
+                    same.append(key)
                 continue
             created = row is None or bool(row.get("deleted"))
             if created:
