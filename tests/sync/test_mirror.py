@@ -41,6 +41,11 @@ async def test_a_burst_of_changes_leaves_the_mirror_as_attio_is(make_sync: Any) 
     rows = await s.rows()
     assert rows[bob.id]["deleted"] is True
     assert rows[ada.id]["deleted"] is False
+    # Exactly as Attio has it: every value of every live record.
+    attio = s.h.dispatcher.processor.attio
+    async for record in attio.query_records("people"):
+        assert rows[record["id"]["record_id"]]["attio_values"] == record["values"]
+    assert {k for k, r in rows.items() if not r["deleted"]} == set(w.records["people"])
 
 
 async def test_a_merge_moves_the_duplicate_to_the_record_kept(make_sync: Any) -> None:
