@@ -16,7 +16,8 @@ peak beside it.  The runner keeps to 0.98 of Attio's limits (its default).
 
 Run: ``python bench/sync.py [--records 20000] [--small 5000]
 [--import-rows 1600] [--page-size 500] [--busy N] [--database URL]``
-(the sync database is SQLite in a temporary folder by default).
+(the sync database is SQLite in a temporary folder by default; with
+``--busy N`` N processes spin beside the runner's side, the fake above them).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import argparse
 import asyncio
 import csv
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -164,6 +166,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             f"{fake.control_url}/limits",
             json={"reads_per_second": READS, "writes_per_second": WRITES},
         )
+        if args.busy:
+            # The load is the runner's machine's, not Attio's (as in bench/waits.py).
+            os.setpriority(os.PRIO_PROCESS, fake.process.pid, -10)
         runs = []
         for n, records in enumerate((args.small, args.records)):
             fake.seed_people(records - (args.small if n else 0))
