@@ -60,6 +60,7 @@ def test_all_well(fake: FakeAttioProcess, tmp_path: Path) -> None:
     assert report["checks"]["store"].startswith("ok (0 events")
     assert report["checks"]["attio"].startswith("ok (workspace")
     assert report["checks"]["rules"].startswith("ok (8 rules")
+    assert report["checks"]["sync"] == "not configured"
     assert report["settings"]["secrets"]["api_key"] == "<set>"
     assert report["settings"]["secrets"]["webhook_secrets"] == "<1 set>"
     assert KEY not in out
@@ -84,3 +85,24 @@ def test_each_failure_is_named(fake: FakeAttioProcess, tmp_path: Path) -> None:
     assert f"rules: FAILED: {broken}:3:5: missing 'do'" in out
     assert "hunter2" not in out
     assert "not-the-key" not in out
+
+
+def test_the_sync_database_is_checked(tmp_path: Path) -> None:
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        "sync:\n"
+        "  database: postgresql://app:s3cret@127.0.0.1:1/crm\n"
+        "  mirrors: [{object: people, table: attio_people}]\n"
+    )
+    code, out = doctor("--config", str(config), "--json", env={})
+    assert code == 1
+    checks = json.loads(out)["checks"]
+    assert checks["sync"].startswith("FAILED: the sync database failed")
+    assert json.loads(out)["settings"]["sync"]["database"] == "postgresql://app:***@127.0.0.1:1/crm"
+    assert "s3cret" not in out
+    config.write_text(
+        f"sync:\n  database: sqlite:///{tmp_path / 'crm.db'}\n"
+        "  mirrors: [{object: people, table: attio_people}]\n"
+    )
+    code, out = doctor("--config", str(config), "--json", env={})
+    assert json.loads(out)["checks"]["sync"] == "ok (1 mirror in sqlite)"

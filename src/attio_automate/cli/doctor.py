@@ -13,7 +13,7 @@ import click
 from attio_automate.assembly import load_plugins_for
 from attio_automate.attio.client import AttioClient, ClientSettings
 from attio_automate.cli.store_access import config_option, settings_or_exit
-from attio_automate.errors import AttioError, ConfigError
+from attio_automate.errors import AttioError, ConfigError, SyncDatabaseError
 from attio_automate.settings import Settings
 from attio_automate.store import open_store_url
 from attio_automate.store.sqlite import SQLiteStore
@@ -63,6 +63,26 @@ def _check_rules(settings: Settings) -> str:
     return f"ok ({len(plugins.rules.rules.rules)} rules, {len(plugins.actions.names())} actions)"
 
 
+async def _check_sync(settings: Settings) -> str:
+    spec = settings.sync.spec()
+    if spec is None:
+        return "not configured"
+    from sqlalchemy import text
+
+    from attio_automate.sync.database import SyncDatabase
+
+    database = SyncDatabase(spec)
+    try:
+        async with database.connect() as connection:
+            await connection.execute(text("SELECT 1"))
+    except SyncDatabaseError as exc:
+        raise ConfigError([str(exc)]) from None
+    finally:
+        await database.close()
+    count = len(spec.mirrors)
+    return f"ok ({count} mirror{'' if count == 1 else 's'} in {database.dialect})"
+
+
 @click.command("doctor")
 @config_option
 @click.option(
@@ -74,7 +94,8 @@ def _check_rules(settings: Settings) -> str:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for machines.")
 def doctor(config_path: Path | None, rules_path: Path | None, as_json: bool) -> None:
     """Print the effective configuration (secrets redacted) and check the store,
-    Attio (GET /v2/self) and the rules.  Exit 1 if any check fails."""
+    Attio (GET /v2/self), the rules and the sync database.  Exit 1 if any
+    check fails."""
     settings = settings_or_exit(
         config_path, {"rules.path": str(rules_path) if rules_path else None}
     )
@@ -84,6 +105,7 @@ def doctor(config_path: Path | None, rules_path: Path | None, as_json: bool) -> 
         ("store", lambda: anyio.run(_check_store, settings)),
         ("attio", lambda: anyio.run(_check_attio, settings)),
         ("rules", lambda: _check_rules(settings)),
+        ("sync", lambda: anyio.run(_check_sync, settings)),
     ]
     for name, check in steps:
         try:
