@@ -44,10 +44,20 @@ def test_sync_run_status_and_the_outbox_from_the_command_line(tmp_path: Path) ->
         assert (counts["checked"], counts["created"], counts["unchanged"]) == (12, 12, 0)
         again = CliRunner().invoke(main, ["sync", "run", "--config", str(path)], env=env)
         assert again.output.splitlines()[1].split() == ["attio_people", "12", "0", "0", "0", "12"]
+    # Attio away once the tables are made: the run stops, saying so, and keeps its place.
+    away = CliRunner().invoke(
+        main,
+        ["sync", "run", "--config", str(path)],
+        env={**env, "ATTIO_BASE_URL": "http://127.0.0.1:9/v2"},
+    )
+    assert away.exit_code == 1, away.output
+    assert "stopped: " in away.output
+    assert "Traceback" not in away.output
     status = CliRunner().invoke(main, ["sync", "status", "--config", str(path)])
     assert status.exit_code == 0, status.output
     assert "attio_people (object people): 12 rows, 0 deleted" in status.output
-    assert "12 checked, 0 created" in status.output
+    # The stopped run is where it stopped, to be resumed.
+    assert "last reconcile: in progress since" in status.output
     assert "outbox: 0 waiting, 0 failed, 0 conflicts" in status.output
     with sqlite3.connect(tmp_path / "crm.db") as db:
         db.execute(
@@ -91,3 +101,26 @@ def test_sync_commands_say_what_is_missing(tmp_path: Path) -> None:
     keyless = CliRunner().invoke(main, ["sync", "run", "--config", str(path)], env={})
     assert keyless.exit_code == 1
     assert "ATTIO_API_KEY is not set" in keyless.output
+
+
+def test_an_unreachable_sync_database_or_attio_is_a_clear_error(tmp_path: Path) -> None:
+    with fake_attio_process(api_key=KEY) as fake:
+        path = tmp_path / "config.yaml"
+        path.write_text(
+            f'attio: {{base_url: "{fake.base_url}"}}\n'
+            f'store: {{url: "sqlite:///{tmp_path / "runner.db"}"}}\n'
+            "sync:\n"
+            "  database: postgresql://app:s3cret@127.0.0.1:1/crm\n"
+            "  mirrors: [{object: people, table: attio_people}]\n"
+        )
+        env = {"ATTIO_API_KEY": KEY}
+        result = CliRunner().invoke(main, ["sync", "run", "--config", str(path)], env=env)
+    assert result.exit_code == 1
+    assert "sync.database: the sync database failed" in result.output
+    assert "s3cret" not in result.output
+    assert "Traceback" not in result.output
+    # Attio away before the tables were ever made: said plainly too.
+    nowhere = config(tmp_path, "http://127.0.0.1:9/v2")
+    result = CliRunner().invoke(main, ["sync", "run", "--config", str(nowhere)], env=env)
+    assert result.exit_code == 1
+    assert "the mirror tables are made from Attio's attributes" in result.output

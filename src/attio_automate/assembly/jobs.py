@@ -13,6 +13,7 @@ from attio_automate.assembly.plugins import Plugins
 from attio_automate.attio.client import AttioClient
 from attio_automate.attio.schema import SchemaCache
 from attio_automate.clock import Clock
+from attio_automate.errors import AttioError, ConfigError, SyncDatabaseError
 from attio_automate.processing.dispatcher import Dispatcher
 from attio_automate.processing.scheduler import Job
 from attio_automate.rules.model import Rule
@@ -98,8 +99,27 @@ async def open_sync(
         return None
     database = SyncDatabase(spec, clock=clock)
     try:
-        await database.open(schema)
-    except Exception:
+        try:
+            await database.open(schema)
+        except AttioError as exc:
+            # The tables are made from Attio's attributes.  Made before, they
+            # serve as they are until Attio answers (columns the configuration
+            # added since wait for the next start); never made, nothing can.
+            try:
+                await database.open_existing()
+            except SyncDatabaseError:
+                raise ConfigError(
+                    [
+                        "sync: the mirror tables are made from Attio's attributes, and Attio "
+                        f"did not answer ({exc}): start again when it does"
+                    ]
+                ) from None
+            log.warning("sync: Attio did not answer (%s); mirror tables used as they are", exc)
+    except SyncDatabaseError as exc:
+        await database.close()
+        # At start-up a database that cannot be reached is the operator's to fix.
+        raise ConfigError([f"sync.database: {exc}"]) from None
+    except BaseException:
         await database.close()
         raise
     plugins.sync.attach(database, clock)

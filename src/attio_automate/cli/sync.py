@@ -20,7 +20,7 @@ from attio_automate.cli.store_access import (
     opened_store,
     settings_or_exit,
 )
-from attio_automate.errors import ConfigError, SyncDatabaseError
+from attio_automate.errors import AttioError, ConfigError, SyncDatabaseError
 from attio_automate.settings import Settings
 from attio_automate.sync.database import SyncDatabase
 from attio_automate.sync.outbox import CONFLICT, FAILED, PENDING, QUEUED, Outbox
@@ -65,8 +65,8 @@ async def _reconcile(settings: Settings) -> dict[str, Counts]:
         )
         try:
             return await reconciler.run()
-        except SyncDatabaseError as exc:
-            raise UserError([str(exc), "the run keeps its place: run it again"]) from None
+        except (SyncDatabaseError, AttioError) as exc:
+            raise UserError([f"stopped: {exc}", "the run keeps its place: run it again"]) from None
 
 
 @sync.command("status")
