@@ -99,22 +99,7 @@ async def open_sync(
         return None
     database = SyncDatabase(spec, clock=clock)
     try:
-        try:
-            await database.open(schema)
-        except AttioError as exc:
-            # The tables are made from Attio's attributes.  Made before, they
-            # serve as they are until Attio answers (columns the configuration
-            # added since wait for the next start); never made, nothing can.
-            try:
-                await database.open_existing()
-            except SyncDatabaseError:
-                raise ConfigError(
-                    [
-                        "sync: the mirror tables are made from Attio's attributes, and Attio "
-                        f"did not answer ({exc}): start again when it does"
-                    ]
-                ) from None
-            log.warning("sync: Attio did not answer (%s); mirror tables used as they are", exc)
+        await _open_tables(database, schema)
     except SyncDatabaseError as exc:
         await database.close()
         # At start-up a database that cannot be reached is the operator's to fix.
@@ -124,6 +109,25 @@ async def open_sync(
         raise
     plugins.sync.attach(database, clock)
     return database
+
+
+async def _open_tables(database: SyncDatabase, schema: SchemaCache) -> None:
+    """Make and migrate the tables from Attio's attributes; with Attio away,
+    use the tables made before as they are (columns the configuration added
+    since wait for the next start); never made, nothing can."""
+    try:
+        await database.open(schema)
+    except AttioError as exc:
+        try:
+            await database.open_existing()
+        except SyncDatabaseError:
+            raise ConfigError(
+                [
+                    "sync: the mirror tables are made from Attio's attributes, and Attio "
+                    f"did not answer ({exc}): start again when it does"
+                ]
+            ) from None
+        log.warning("sync: Attio did not answer (%s); mirror tables used as they are", exc)
 
 
 def sync_jobs(runner: RunnerParts) -> list[Job]:

@@ -14,7 +14,7 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import MetaData, Table, event, inspect, select, text, update
+from sqlalchemy import MetaData, Table, event, func, inspect, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
@@ -117,9 +117,7 @@ class SyncDatabase:
                     await self.set_state(f"refill:{mirror.table}", True, at=now, within=connection)
             if self.dialect == "postgresql":
                 await connection.execute(text(_NOTIFY_FUNCTION))
-                await connection.execute(
-                    text("DROP TRIGGER IF EXISTS attio_outbox_notify ON attio_outbox")
-                )
+                await connection.execute(text(_DROP_TRIGGER))
                 await connection.execute(text(_NOTIFY_TRIGGER))
 
     async def _note_since(self, connection: AsyncConnection, mirror: MirrorSpec) -> None:
@@ -305,8 +303,6 @@ class SyncDatabase:
 
     async def counts(self, mirror: MirrorSpec) -> dict[str, Any]:
         """Rows, deleted rows, and the latest Attio change and sync."""
-        from sqlalchemy import func
-
         table = self.table(mirror)
         async with self.connect() as connection:
             row = (

@@ -21,7 +21,7 @@ from typing import Any
 
 import anyio
 from anyio.abc import TaskStatus
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from attio_automate.clock import Clock, SystemClock
 from attio_automate.store.base import NewEvent, Store
@@ -121,8 +121,6 @@ class Outbox:
         return True
 
     async def counts(self) -> dict[str, int]:
-        from sqlalchemy import func
-
         async with self.database.connect() as connection:
             result = await connection.execute(
                 select(self.table.c.status, func.count()).group_by(self.table.c.status)

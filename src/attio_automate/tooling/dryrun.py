@@ -126,6 +126,12 @@ class Sandbox:
         self._processor = build_processor(self.plugins, attio=self._client)
         self._processor.waits = self.waits
         self._processor.wall_clock = lambda: self.time
+        # Warm the schema cache, as a running runner's would be, so the calls
+        # listed are the actions' own.
+        for obj in self.attio.workspace.objects:
+            await self._processor.schema.attributes("objects", obj)
+        for lst in self.attio.workspace.lists:
+            await self._processor.schema.attributes("lists", lst)
         return self
 
     async def __aexit__(self, *exc: object) -> None:
@@ -157,12 +163,6 @@ class Sandbox:
     async def _process(self, event: AttioEvent, key: str, received_at: float) -> DryRun:
         assert self._processor is not None, "use the sandbox in `async with`"
         processor = self._processor
-        # Warm the schema cache, as a running runner's would be, so the calls
-        # listed are the actions' own.
-        for obj in self.attio.workspace.objects:
-            await processor.schema.attributes("objects", obj)
-        for lst in self.attio.workspace.lists:
-            await processor.schema.attributes("lists", lst)
         requests = self.attio.requests
         mark: list[int] = []
 

@@ -32,6 +32,16 @@ class ValueIndex:
             found |= index.get(key, set())
         return found
 
+    def records_with(
+        self, slug: str, attribute_id: str, keys: Iterable[Hashable], records: dict[str, Record]
+    ) -> list[Record]:
+        """The records with any of ``keys`` in the order they were made (as a
+        scan would meet them); one or none without looking at the rest."""
+        ids = self.find(slug, attribute_id, keys, records.values())
+        if len(ids) <= 1:
+            return [records[i] for i in ids if i in records]
+        return [record for record_id, record in records.items() if record_id in ids]
+
     def changed(
         self, slug: str, attribute_id: str, record_id: str, old: list[JSON], new: list[JSON]
     ) -> None:

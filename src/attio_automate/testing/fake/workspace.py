@@ -197,10 +197,9 @@ class Workspace:
         if attribute is None:
             raise not_found("Attribute", matching)
         wanted = {values.identity(self.parse(attribute, item)) for item in raw}
-        found = self.index.find(obj.slug, attribute.id, wanted, records.values())
+        found = self.index.records_with(obj.slug, attribute.id, wanted, records)
         if found:
-            # The first made, as a scan in creation order would find it.
-            return next(record_id for record_id in records if record_id in found)
+            return found[0].id
         raise FakeAttioError(
             400, "value_not_found", f'No "{obj.slug}" record matches "{matching}".'
         )
@@ -403,8 +402,7 @@ class Workspace:
                 f'The matching attribute "{attribute.slug}" must have a value.',
             )
         records = self.records[obj.slug]
-        holders = self.index.find(obj.slug, attribute.id, wanted, records.values())
-        found = [record for record_id, record in records.items() if record_id in holders]
+        found = self.index.records_with(obj.slug, attribute.id, wanted, records)
         if len(found) > 1:
             raise FakeAttioError(
                 400,
