@@ -5,6 +5,7 @@ from __future__ import annotations
 import anyio
 import click
 
+from attio_automate.heap import settle_heap
 from attio_automate.testing.fake import FakeAttio, Workspace, seed_standard
 from attio_automate.web.server import serve_until_signal
 
@@ -48,6 +49,11 @@ def fake_attio(
         reads_per_second=reads_per_second,
         writes_per_second=writes_per_second,
         check_answers=check_answers,
+        # Tens of thousands of seeded records live as long as this process.
+        # Left in the collector's walks, a full collection stalled the fake
+        # for 100-180 ms, and the requests queued behind the stall arrived
+        # in one clock second: 429s for bursts no client sent.
+        on_seeded=settle_heap,
     )
     limits = (
         f"reads {reads_per_second or 'unlimited'}/s, writes {writes_per_second or 'unlimited'}/s"

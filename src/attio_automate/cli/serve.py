@@ -14,6 +14,7 @@ from attio_automate.cli.common import UserError
 from attio_automate.cli.logs import configure as configure_logging
 from attio_automate.cli.logs import log_options
 from attio_automate.errors import ConfigError
+from attio_automate.heap import settle_heap
 from attio_automate.settings import Settings, load_settings
 from attio_automate.store import Store, open_store_url, shown_url
 from attio_automate.web.app import create_app
@@ -109,6 +110,7 @@ async def _serve(settings: Settings, plugins: Plugins, store: Store) -> None:
     before the port is bound), then serve until a signal."""
     await store.open()
     return_large_buffers_to_os()
+    settle_heap()
     try:
         click.echo(
             f"attio-automate serving on http://{settings.server.host}:{settings.server.port} "

@@ -21,6 +21,7 @@ from attio_automate.cli.store_access import (
     settings_or_exit,
 )
 from attio_automate.errors import AttioError, ConfigError, SyncDatabaseError
+from attio_automate.heap import settle_heap
 from attio_automate.settings import Settings
 from attio_automate.sync.database import SyncDatabase
 from attio_automate.sync.outbox import CONFLICT, FAILED, PENDING, QUEUED, Outbox
@@ -63,6 +64,7 @@ async def _reconcile(settings: Settings) -> dict[str, Counts]:
             store=runner.store,
             clock=runner.clock,
         )
+        settle_heap()
         try:
             return await reconciler.run()
         except (SyncDatabaseError, AttioError) as exc:

@@ -14,6 +14,7 @@ import click
 from attio_automate.cli.common import UserError
 from attio_automate.cli.store_access import config_option, opened_runner_for_sync, settings_or_exit
 from attio_automate.errors import AttioError, ConfigError
+from attio_automate.heap import settle_heap
 from attio_automate.settings import Settings
 from attio_automate.sync.exporting import export
 from attio_automate.sync.importing import Importer, ImportReport
@@ -125,6 +126,7 @@ async def _import(
                 match=match,
                 clock=runner.clock,
             )
+            settle_heap()
 
             def reject(row: dict[str, Any]) -> None:
                 if rejects is not None:

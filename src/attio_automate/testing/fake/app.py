@@ -50,8 +50,11 @@ class FakeAttio:
         writes_per_second: int | None = None,
         clock: Callable[[], float] = time.time,
         check_answers: bool = False,
+        on_seeded: Callable[[], object] | None = None,
     ) -> None:
         self.check_answers = check_answers
+        #: Called after ``/_fake/seed`` has made its records.
+        self.on_seeded = on_seeded
         #: Answers that did not fit Attio's description (with ``check_answers``).
         self.violations: list[str] = []
         self.workspace = workspace or seed_standard(Workspace(clock=clock))
@@ -265,4 +268,6 @@ class FakeAttio:
                 },
                 actor=actor,
             )
+        if self.on_seeded is not None:
+            self.on_seeded()
         return JSONResponse({"people": len(self.workspace.records["people"])})
