@@ -225,3 +225,32 @@ async def test_a_column_added_to_the_configuration_is_added_and_filled(
         assert await wider.get_state("refill:attio_people") is False
     finally:
         await wider.close()
+
+
+async def test_tables_of_an_earlier_version_get_the_sweeps_index(
+    make_sync: Any, sync_url: str
+) -> None:
+    from sqlalchemy import inspect, text
+
+    from attio_automate.sync.database import SyncDatabase
+    from attio_automate.sync.spec import SyncSpec
+
+    s: Sync = await make_sync(PEOPLE)
+
+    def names(connection: Any) -> set[str]:
+        return {i["name"] for i in inspect(connection).get_indexes("attio_people")}
+
+    # As an earlier version left it: its index on reconciled_in, no sweep index.
+    async with s.database.connect() as connection:
+        await connection.execute(text("DROP INDEX attio_people_sweep"))
+        await connection.execute(
+            text("CREATE INDEX attio_people_reconciled ON attio_people (reconciled_in)")
+        )
+        assert await connection.run_sync(names) == {"attio_people_reconciled"}
+    again = SyncDatabase(SyncSpec(database=sync_url, mirrors=(PEOPLE,)), clock=s.h.clock)
+    await again.open(s.h.dispatcher.processor.schema)
+    try:
+        async with again.connect() as connection:
+            assert await connection.run_sync(names) == {"attio_people_sweep"}
+    finally:
+        await again.close()

@@ -25,7 +25,13 @@ from attio_automate.clock import Clock, SystemClock
 from attio_automate.errors import ConfigError, SyncDatabaseError
 from attio_automate.store.base import shown_url
 from attio_automate.sync.spec import MirrorSpec, SyncSpec
-from attio_automate.sync.tables import OUTBOX, mirror_table, outbox_table, state_table
+from attio_automate.sync.tables import (
+    OUTBOX,
+    mirror_table,
+    outbox_table,
+    retired_indexes,
+    state_table,
+)
 
 #: The channel PostgreSQL notifies on when a row enters the outbox.
 CHANNEL = "attio_outbox"
@@ -109,6 +115,7 @@ class SyncDatabase:
                 await connection.execute(text(f"SELECT pg_advisory_xact_lock({lock})"))
             await connection.run_sync(self.metadata.create_all)
             widened = await connection.run_sync(self._add_missing_columns)
+            await connection.run_sync(self._update_indexes)
             now = datetime.fromtimestamp(self.clock.time(), UTC)
             for mirror in self.spec.mirrors:
                 await self._note_since(connection, mirror)
@@ -175,6 +182,21 @@ class SyncDatabase:
                     )
                 )
         return widened
+
+    def _update_indexes(self, connection: Any) -> None:
+        """Make the indexes this version reads on tables an earlier version
+        created (``create_all`` makes them only with a new table), and drop
+        the ones nothing reads any more: they cost every write."""
+        inspector = inspect(connection)
+        preparer = connection.dialect.identifier_preparer
+        for table in self._mirrors.values():
+            present = {index["name"] for index in inspector.get_indexes(table.name)}
+            for index in table.indexes:
+                if index.name not in present:
+                    index.create(connection)
+            for name in retired_indexes(table.name):
+                if name in present:
+                    connection.execute(text(f"DROP INDEX {preparer.quote(name)}"))
 
     async def close(self) -> None:
         await self.engine.dispose()

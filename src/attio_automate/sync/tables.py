@@ -59,8 +59,27 @@ def mirror_table(metadata: MetaData, mirror: MirrorSpec, attributes: AttributeSe
         Column("reconciled_in", Text),
     ]
     table = Table(mirror.table, metadata, *columns)
-    Index(f"{mirror.table}_reconciled", table.c.reconciled_in)
+    # What the reconcile's sweep reads (live rows a run did not see, in key
+    # order), so it walks this index and not the rows, Attio's values and all:
+    # 1 ms instead of 11 for 20,000 rows.
+    Index(
+        sweep_index(mirror.table),
+        table.c[mirror.key],
+        table.c.deleted,
+        table.c.reconciled_in,
+        table.c.synced_at,
+    )
     return table
+
+
+def sweep_index(table: str) -> str:
+    """The name of a mirror table's index for the reconcile's sweep."""
+    return f"{table}_sweep"
+
+
+def retired_indexes(table: str) -> list[str]:
+    """Indexes of a mirror table that earlier versions made and nothing reads."""
+    return [f"{table}_reconciled"]
 
 
 def outbox_table(metadata: MetaData) -> Table:
