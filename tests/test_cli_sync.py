@@ -15,7 +15,7 @@ from attio_automate.testing.servers import fake_attio_process
 KEY = "sync-cli-key"
 
 
-def config(tmp_path: Path, base_url: str) -> Path:
+def config(tmp_path: Path, base_url: str, extra: str = "") -> Path:
     path = tmp_path / "config.yaml"
     path.write_text(
         f"""
@@ -29,6 +29,7 @@ sync:
       columns: {{email: email_addresses, name: name, title: job_title}}
   reconcile_every: 1h
 """
+        + extra
     )
     return path
 
@@ -124,3 +125,25 @@ def test_an_unreachable_sync_database_or_attio_is_a_clear_error(tmp_path: Path) 
     result = CliRunner().invoke(main, ["sync", "run", "--config", str(nowhere)], env=env)
     assert result.exit_code == 1
     assert "the mirror tables are made from Attio's attributes" in result.output
+
+
+def test_the_reconcile_reads_pages_of_the_configured_size(tmp_path: Path) -> None:
+    query = "/v2/objects/people/records/query"
+    with fake_attio_process(api_key=KEY) as fake:
+        fake.create_people(12, api_key=KEY)
+        path = config(tmp_path, fake.base_url, "  page_size: 5\n")
+        env = {"ATTIO_API_KEY": KEY}
+        before = fake.count("POST", query)
+        run = CliRunner().invoke(main, ["sync", "run", "--config", str(path), "--json"], env=env)
+        assert run.exit_code == 0, run.output
+        assert json.loads(run.output)["attio_people"]["checked"] == 12
+        asked = [
+            r["body"]["limit"] for r in fake.requests() if r["path"] == query and r["status"] == 200
+        ]
+        assert fake.count("POST", query) - before == len(asked) >= 3
+        assert set(asked) == {5}
+    too_big = config(tmp_path, fake.base_url, "  page_size: 501\n")
+    refused = CliRunner().invoke(main, ["sync", "run", "--config", str(too_big)], env=env)
+    assert refused.exit_code == 1
+    assert "page_size" in refused.output
+    assert "Traceback" not in refused.output

@@ -184,6 +184,10 @@ class SyncSettings(_Section):
     conflicts: Literal["last_write_wins", "queue"] = "last_write_wins"
     #: Seconds between outbox polls where the database cannot notify (SQLite).
     poll_seconds: Seconds = Field(1.0, gt=0)
+    #: Records per page a reconcile reads (Attio's largest is 500).  Large
+    #: pages take the fewest reads; smaller ones suit records with many
+    #: values, and let Attio's read limit set the pace rather than the CPU.
+    page_size: int = Field(500, ge=1, le=500)
 
     @field_validator("reconcile_every", mode="before")
     @classmethod
@@ -227,6 +231,7 @@ class SyncSettings(_Section):
             reconcile_every=self.reconcile_every,
             conflicts=self.conflicts,
             poll_seconds=self.poll_seconds,
+            page_size=self.page_size,
         )
 
 

@@ -35,8 +35,6 @@ from attio_automate.sync.database import SyncDatabase
 from attio_automate.sync.rows import row_for, same_values
 from attio_automate.sync.spec import MirrorSpec
 
-#: Records per page (Attio's largest).
-PAGE_SIZE = 500
 #: Records requested ahead of the page being compared: enough pages in
 #: flight that round trips do not set the pace, few enough records that
 #: memory stays flat.
@@ -74,7 +72,7 @@ class Reconciler:
         schema: SchemaCache,
         store: Store | None = None,
         clock: Clock | None = None,
-        page_size: int = PAGE_SIZE,
+        page_size: int | None = None,
     ) -> None:
         self.database = database
         self.attio = attio
@@ -82,9 +80,10 @@ class Reconciler:
         #: Where synthetic events go (None: repair only, tell no rule).
         self.store = store
         self.clock = clock or SystemClock()
-        self.page_size = page_size
+        #: Records per page: the configuration's (``sync.page_size``) unless given.
+        self.page_size = page_size or database.spec.page_size
         #: Pages in flight: RECORDS_AHEAD of records, between 2 and 16 pages.
-        self.pages_ahead = min(16, max(2, RECORDS_AHEAD // page_size))
+        self.pages_ahead = min(16, max(2, RECORDS_AHEAD // self.page_size))
         self._since: dict[str, datetime | None] = {}
         self._refill: dict[str, bool] = {}
 

@@ -93,6 +93,8 @@ class SyncSpec:
     #: Seconds between outbox polls where the database cannot notify (SQLite),
     #: and as a safety net where it can.
     poll_seconds: float = 1.0
+    #: Records (or entries) per page the reconcile asks Attio for.
+    page_size: int = 500
 
     def mirror_for(
         self, *, object: str | None = None, list: str | None = None
