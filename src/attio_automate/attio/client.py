@@ -21,6 +21,7 @@ from attio_automate.attio.ratelimit import Budgets, RateLimits, RateLimitTranspo
 from attio_automate.attio.retry import RetryPolicy, RetryTransport
 from attio_automate.clock import Clock, SystemClock
 from attio_automate.errors import AttioAPIError, AttioTransportError
+from attio_automate.fastjson import loads
 from attio_automate.redact import scrub
 
 DEFAULT_BASE_URL = "https://api.attio.com/v2"
@@ -143,7 +144,7 @@ class AttioClient:
                 f"{method} {path}: {type(exc).__name__}", method=method, url=path
             ) from exc
         try:
-            body = response.json() if response.content else None
+            body = loads(response.content) if response.content else None
         except ValueError:
             body = response.text
         if response.status_code >= 400:

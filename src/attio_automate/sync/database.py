@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 from attio_automate.attio.schema import SchemaCache, Target
 from attio_automate.clock import Clock, SystemClock
 from attio_automate.errors import ConfigError, SyncDatabaseError
+from attio_automate.fastjson import dumps, loads
 from attio_automate.store.base import shown_url
 from attio_automate.sync.spec import MirrorSpec, SyncSpec
 from attio_automate.sync.tables import (
@@ -50,6 +51,10 @@ _NOTIFY_TRIGGER = (
 )
 
 
+#: Every mirror row's values go through these (see attio_automate.fastjson).
+_JSON_CODEC: dict[str, Any] = {"json_serializer": dumps, "json_deserializer": loads}
+
+
 def engine_for(url: str) -> tuple[AsyncEngine, str | None]:
     """An async engine for ``postgresql://...`` or ``sqlite:///...`` (and
     the PostgreSQL schema named by ``?search_path=``, if any)."""
@@ -63,12 +68,15 @@ def engine_for(url: str) -> tuple[AsyncEngine, str | None]:
         rest = parsed.difference_update_query(["search_path"])
         settings = {"server_settings": {"search_path": str(schema)}} if schema else {}
         engine = create_async_engine(
-            rest.set(drivername="postgresql+asyncpg"), connect_args=settings, pool_pre_ping=True
+            rest.set(drivername="postgresql+asyncpg"),
+            connect_args=settings,
+            pool_pre_ping=True,
+            **_JSON_CODEC,
         )
         return engine, str(schema) if schema else None
     if backend == "sqlite":
         engine = create_async_engine(
-            parsed.set(drivername="sqlite+aiosqlite"), connect_args={"timeout": 30}
+            parsed.set(drivername="sqlite+aiosqlite"), connect_args={"timeout": 30}, **_JSON_CODEC
         )
 
         @event.listens_for(engine.sync_engine, "connect")
