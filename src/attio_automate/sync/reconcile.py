@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import anyio
-from anyio.streams.memory import MemoryObjectSendStream
+from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from attio_automate.attio.client import AttioClient
@@ -39,6 +39,8 @@ from attio_automate.sync.spec import MirrorSpec
 #: flight that round trips do not set the pace, few enough records that
 #: memory stays flat.
 RECORDS_AHEAD = 2000
+#: Records at most compared in one transaction when pages queue up.
+BATCH_RECORDS = 500
 #: Unseen rows confirmed with Attio per step of the sweep.
 SWEEP_BATCH = 200
 
@@ -115,15 +117,17 @@ class Reconciler:
                 async with anyio.create_task_group() as tasks, receive:
                     tasks.start_soon(self._pages, mirror, int(state["offset"]), send)
                     async for item in receive:
-                        if isinstance(item, Exception):
-                            raise item
-                        offset, page, fetched_at = item
-                        # The checkpoint, with the page's repairs: a run
-                        # resumed starts after this page.
-                        state["offset"] = offset + len(page)
-                        await self._compare(
-                            mirror, page, state["run"], fetched_at, counts, (state_key, state)
-                        )
+                        pages, failure = _arrived(item, receive)
+                        if pages:
+                            # The checkpoint, with the pages' repairs: a run
+                            # resumed starts after the last of them.
+                            offset, page, _ = pages[-1]
+                            state["offset"] = offset + len(page)
+                            await self._compare(
+                                mirror, pages, state["run"], counts, (state_key, state)
+                            )
+                        if failure is not None:
+                            raise failure
             except BaseExceptionGroup as group:
                 # One failure (Attio's, the database's) is the run's: say it plainly.
                 raise first_failure(group) from None
@@ -197,23 +201,23 @@ class Reconciler:
     async def _compare(
         self,
         mirror: MirrorSpec,
-        page: list[dict[str, Any]],
+        pages: list[Page],
         run: str,
-        fetched_at: datetime,
         counts: Counts,
         checkpoint: tuple[str, dict[str, Any]] | None = None,
     ) -> None:
-        """Compare a page with its rows and repair them, in one transaction
-        with the checkpoint (given one): the page is done, or not at all."""
+        """Compare pages with their rows and repair them, in one transaction
+        with the checkpoint (given one): the pages are done, or not at all."""
         attributes = await self._attributes(mirror)
         if mirror.table not in self._since:
             self._since[mirror.table] = await self.database.since(mirror)
         since = self._since[mirror.table]
-        keys = [str(item["id"][mirror.key]) for item in page]
         async with self.database.connect() as transaction:
-            await self._compare_in(
-                transaction, mirror, page, keys, run, fetched_at, counts, attributes, since
-            )
+            for _, page, fetched_at in pages:
+                keys = [str(item["id"][mirror.key]) for item in page]
+                await self._compare_in(
+                    transaction, mirror, page, keys, run, fetched_at, counts, attributes, since
+                )
             if checkpoint is not None:
                 key, state = checkpoint
                 state["counts"] = asdict(counts)
@@ -282,7 +286,7 @@ class Reconciler:
                 gone = {"id": {mirror.key: key}}
                 await self._tell([await self._event(mirror, gone, run, "deleted")])
             return
-        await self._compare(mirror, [item], run, asked, counts)
+        await self._compare(mirror, [(0, [item], asked)], run, counts)
 
     async def _event(
         self, mirror: MirrorSpec, item: Mapping[str, Any], run: str, change: str
@@ -328,6 +332,32 @@ class Reconciler:
 
     def _now(self) -> datetime:
         return datetime.fromtimestamp(self.clock.time(), UTC)
+
+
+def _arrived(
+    first: Page | Exception, receive: MemoryObjectReceiveStream[Page | Exception]
+) -> tuple[list[Page], Exception | None]:
+    """``first`` and the pages already waiting behind it (up to
+    BATCH_RECORDS records), and a failure among them if there is one.
+
+    Pages that arrived while the last ones were compared are compared
+    together, in one transaction with one checkpoint: a reconcile that fell
+    behind its reads (a busy machine) catches up instead of paying a commit
+    and a checkpoint for every page.
+    """
+    pages: list[Page] = []
+    item = first
+    while True:
+        if isinstance(item, Exception):
+            # Raised after the pages before it are kept.
+            return pages, item
+        pages.append(item)
+        if sum(len(page) for _, page, _ in pages) >= BATCH_RECORDS:
+            return pages, None
+        try:
+            item = receive.receive_nowait()
+        except (anyio.WouldBlock, anyio.EndOfStream):
+            return pages, None
 
 
 def _made_after(item: Mapping[str, Any], since: datetime | None) -> bool:
