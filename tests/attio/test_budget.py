@@ -103,7 +103,7 @@ async def test_steady_lateness_costs_no_pace() -> None:
 
 
 async def test_a_send_that_went_late_on_the_wire_holds_the_window_back() -> None:
-    # The slot is given on time, but the request's first byte is written
+    # The slot is given on time, but the request's last byte is written
     # 40 ms later (a busy loop, a new connection): the transport says so,
     # and the window counts from then.
     clock = LateClock(late=0.0)

@@ -181,14 +181,20 @@ class RateLimitTransport(httpx.AsyncBaseTransport):
         return response
 
     def _note_when_sent(self, request: httpx.Request, sent: Sent) -> None:
-        """Have the connection say when the request's first byte is written:
+        """Have the connection say when the request's last byte is written:
         the budget's window then counts the send when it really happened,
-        however late a busy event loop made it."""
+        however late a busy event loop made it.
+
+        Not the first byte: a large body, a full socket or a process that
+        loses the CPU halfway can hold the write up, and a send counted from
+        its start would look earlier to the window than it was.  Counted
+        from the end of the write, a delay only ever makes the count err
+        late, which is the safe side."""
         outer = request.extensions.get("trace")
         clock = self._clock
 
         async def trace(name: str, info: dict[str, Any]) -> None:
-            if name.endswith("send_request_headers.started"):
+            if name.endswith("send_request_body.complete"):
                 sent.at = max(sent.at, clock.monotonic())
             if outer is not None:
                 await outer(name, info)
