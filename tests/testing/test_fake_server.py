@@ -55,3 +55,26 @@ def test_a_signal_stops_the_fake_cleanly(signal_number: int) -> None:
         errors = fake.process.stderr.read().decode()
     assert code == 0, errors
     assert "Traceback" not in errors
+
+
+async def test_a_fake_that_serves_long_keeps_only_the_newest_answers() -> None:
+    import httpx
+
+    from attio_automate.testing.fake import FakeAttio
+
+    fake = FakeAttio(kept_answers=2)
+    async with httpx.AsyncClient(transport=fake.transport(), base_url="http://fake") as http:
+        for _ in range(3):
+            assert (await http.get("/v2/objects")).status_code == 200
+    first, *newest = fake.requests
+    # Every request is still in the log; only the oldest answer is gone.
+    assert len(fake.requests) == 3
+    assert "response" not in first
+    assert first["status"] == 200
+    assert all(len(r["response"]["data"]) == 3 for r in newest)
+    # The served fake, told from its command line.
+    with fake_attio_process(extra_args=["--kept-answers", "1"]) as served:
+        for _ in range(3):
+            httpx.get(f"{served.base_url}/objects", timeout=10)
+        log = [r for r in served.requests() if r["path"] == "/v2/objects"]
+        assert ["response" in r for r in log] == [False, False, True]

@@ -26,6 +26,14 @@ from attio_automate.web.server import serve_until_signal
     help="Answer 429 past this many writes in a clock second (default: no limit).",
 )
 @click.option("--api-key", default=None, help="Require this bearer token.")
+@click.option(
+    "--kept-answers",
+    type=click.IntRange(min=0),
+    default=100,
+    show_default=True,
+    help="Keep the answers of this many of the newest requests in /_fake/requests "
+    "(older entries keep the rest); a fake that keeps every page it served grows.",
+)
 @click.option("--empty", is_flag=True, help="Start with no objects or lists (no seed data).")
 @click.option(
     "--check-answers",
@@ -38,6 +46,7 @@ def fake_attio(
     reads_per_second: int | None,
     writes_per_second: int | None,
     api_key: str | None,
+    kept_answers: int,
     empty: bool,
     check_answers: bool,
 ) -> None:
@@ -54,6 +63,7 @@ def fake_attio(
         # for 100-180 ms, and the requests queued behind the stall arrived
         # in one clock second: 429s for bursts no client sent.
         on_seeded=settle_heap,
+        kept_answers=kept_answers,
     )
     limits = (
         f"reads {reads_per_second or 'unlimited'}/s, writes {writes_per_second or 'unlimited'}/s"

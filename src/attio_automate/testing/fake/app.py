@@ -11,6 +11,7 @@ from __future__ import annotations
 import inspect
 import json
 import time
+from collections import deque
 from collections.abc import Callable
 from typing import Any
 
@@ -51,6 +52,7 @@ class FakeAttio:
         clock: Callable[[], float] = time.time,
         check_answers: bool = False,
         on_seeded: Callable[[], object] | None = None,
+        kept_answers: int | None = None,
     ) -> None:
         self.check_answers = check_answers
         #: Called after ``/_fake/seed`` has made its records.
@@ -63,6 +65,14 @@ class FakeAttio:
         self.faults: list[Fault] = []
         #: Every request received: method, path, query, body, status, response, time.
         self.requests: list[JSON] = []
+        #: How many of the newest entries keep their answers (None: all);
+        #: older ones keep everything else.  For a fake that serves long:
+        #: every page it served, kept, grew its heap and its full collections
+        #: with it, until one stalled it long enough (both cores busy, 40,000
+        #: people) to take in the requests queued behind it within one
+        #: second: up to 108 reads in a second no client sent, and 429s.
+        self.kept_answers = kept_answers
+        self._answered: deque[JSON] = deque()
         self.clock = clock
         #: Webhook registrations and deliveries; run ``webhooks.run()`` to send them.
         self.webhooks = WebhookHub(self.workspace, clock=clock)
@@ -156,6 +166,10 @@ class FakeAttio:
             body = FakeAttioError(500, "internal_server_error", f"{type(exc).__name__}").body()
         entry["status"] = status
         entry["response"] = body
+        if self.kept_answers is not None:
+            self._answered.append(entry)
+            if len(self._answered) > self.kept_answers:
+                del self._answered.popleft()["response"]
         if self.check_answers and path.startswith("/v2/"):
             try:
                 self.spec.check_response(request.method, path, status, body, patterns=False)
@@ -207,6 +221,7 @@ class FakeAttio:
     async def _control_requests(self, request: Request) -> Response:
         if request.method == "DELETE":
             self.requests.clear()
+            self._answered.clear()
             return JSONResponse({"cleared": True})
         return JSONResponse({"requests": self.requests})
 
