@@ -72,7 +72,11 @@ async def test_a_fake_that_serves_long_keeps_only_the_newest_answers() -> None:
     assert "response" not in first
     assert first["status"] == 200
     assert all(len(r["response"]["data"]) == 3 for r in newest)
-    # The served fake, told from its command line.
+
+
+def test_the_served_fake_is_told_how_many_answers_to_keep() -> None:
+    import httpx
+
     with fake_attio_process(extra_args=["--kept-answers", "1"]) as served:
         for _ in range(3):
             httpx.get(f"{served.base_url}/objects", timeout=10)
