@@ -262,9 +262,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "reconcile_reads": big["reads"],
         "page_size": args.page_size,
         "default_page_records_per_s": round(default["checked"] / default["seconds"], 1),
-        "default_page_read_utilization": round(
-            default["reads"] / (default["seconds"] * READS), 3
-        ),
+        "default_page_read_utilization": round(default["reads"] / (default["seconds"] * READS), 3),
         "default_page_peak_rss_mb": round(default["peak_rss_mb"], 1),
         "default_page_size": DEFAULT_PAGE,
         "import_rows": imported["rows"],
