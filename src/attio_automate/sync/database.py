@@ -14,82 +14,23 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import MetaData, Table, event, func, inspect, select, text, update
+from sqlalchemy import MetaData, Table, func, inspect, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from attio_automate.attio.schema import SchemaCache, Target
 from attio_automate.clock import Clock, SystemClock
-from attio_automate.errors import ConfigError, SyncDatabaseError
-from attio_automate.fastjson import dumps, loads
-from attio_automate.store.base import shown_url
+from attio_automate.errors import SyncDatabaseError
+from attio_automate.sync.engine import engine_for
+from attio_automate.sync.migrate import (
+    CHANNEL,
+    add_missing_columns,
+    install_notify,
+    update_indexes,
+)
 from attio_automate.sync.spec import MirrorSpec, SyncSpec
-from attio_automate.sync.tables import (
-    OUTBOX,
-    mirror_table,
-    outbox_table,
-    retired_indexes,
-    state_table,
-)
-
-#: The channel PostgreSQL notifies on when a row enters the outbox.
-CHANNEL = "attio_outbox"
-
-_NOTIFY_FUNCTION = """
-CREATE OR REPLACE FUNCTION attio_outbox_notify() RETURNS trigger AS $$
-BEGIN
-  PERFORM pg_notify('attio_outbox', NEW.id::text);
-  RETURN NEW;
-END $$ LANGUAGE plpgsql
-"""
-_DROP_TRIGGER = "DROP TRIGGER IF EXISTS attio_outbox_notify ON attio_outbox"
-_NOTIFY_TRIGGER = (
-    "CREATE TRIGGER attio_outbox_notify AFTER INSERT ON attio_outbox "
-    "FOR EACH ROW EXECUTE FUNCTION attio_outbox_notify()"
-)
-
-
-#: Every mirror row's values go through these (see attio_automate.fastjson).
-_JSON_CODEC: dict[str, Any] = {"json_serializer": dumps, "json_deserializer": loads}
-
-
-def engine_for(url: str) -> tuple[AsyncEngine, str | None]:
-    """An async engine for ``postgresql://...`` or ``sqlite:///...`` (and
-    the PostgreSQL schema named by ``?search_path=``, if any)."""
-    try:
-        parsed = make_url(url)
-    except ArgumentError:
-        raise ConfigError([f"sync.database: {shown_url(url)!r} is not a database URL"]) from None
-    backend = parsed.get_backend_name()
-    if backend == "postgresql":
-        schema = parsed.query.get("search_path")
-        rest = parsed.difference_update_query(["search_path"])
-        settings = {"server_settings": {"search_path": str(schema)}} if schema else {}
-        engine = create_async_engine(
-            rest.set(drivername="postgresql+asyncpg"),
-            connect_args=settings,
-            pool_pre_ping=True,
-            **_JSON_CODEC,
-        )
-        return engine, str(schema) if schema else None
-    if backend == "sqlite":
-        engine = create_async_engine(
-            parsed.set(drivername="sqlite+aiosqlite"), connect_args={"timeout": 30}, **_JSON_CODEC
-        )
-
-        @event.listens_for(engine.sync_engine, "connect")
-        def _wal(connection: Any, _record: Any) -> None:
-            # Readers (the CLI, the application) never block the runner's writes.
-            cursor = connection.cursor()
-            cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.close()
-
-        return engine, None
-    raise ConfigError(
-        [f"sync.database: {shown_url(url)!r} is not a postgresql:// or sqlite:/// URL"]
-    )
+from attio_automate.sync.tables import OUTBOX, mirror_table, outbox_table, state_table
 
 
 class SyncDatabase:
@@ -122,8 +63,9 @@ class SyncDatabase:
                 lock = int.from_bytes(hashlib.sha256(b"attio_sync").digest()[:4], "big")
                 await connection.execute(text(f"SELECT pg_advisory_xact_lock({lock})"))
             await connection.run_sync(self.metadata.create_all)
-            widened = await connection.run_sync(self._add_missing_columns)
-            await connection.run_sync(self._update_indexes)
+            mirrors = list(self._mirrors.values())
+            widened = await connection.run_sync(add_missing_columns, mirrors)
+            await connection.run_sync(update_indexes, mirrors)
             now = datetime.fromtimestamp(self.clock.time(), UTC)
             for mirror in self.spec.mirrors:
                 await self._note_since(connection, mirror)
@@ -131,9 +73,7 @@ class SyncDatabase:
                     # Rows there already get the new columns at the next reconcile.
                     await self.set_state(f"refill:{mirror.table}", True, at=now, within=connection)
             if self.dialect == "postgresql":
-                await connection.execute(text(_NOTIFY_FUNCTION))
-                await connection.execute(text(_DROP_TRIGGER))
-                await connection.execute(text(_NOTIFY_TRIGGER))
+                await install_notify(connection)
 
     async def _note_since(self, connection: AsyncConnection, mirror: MirrorSpec) -> None:
         """When the mirror began: records Attio made before then are the
@@ -169,42 +109,6 @@ class SyncDatabase:
             )
         for mirror in self.spec.mirrors:
             self._mirrors[mirror.table] = reflected.tables[mirror.table]
-
-    def _add_missing_columns(self, connection: Any) -> set[str]:
-        """Columns a changed configuration added, added to existing tables;
-        the tables that gained some."""
-        inspector = inspect(connection)
-        preparer = connection.dialect.identifier_preparer
-        widened = set()
-        for table in self._mirrors.values():
-            present = {c["name"] for c in inspector.get_columns(table.name)}
-            for column in table.columns:
-                if column.name in present:
-                    continue
-                widened.add(table.name)
-                kind = column.type.compile(dialect=connection.dialect)
-                connection.execute(
-                    text(
-                        f"ALTER TABLE {preparer.quote(table.name)} "
-                        f"ADD COLUMN {preparer.quote(column.name)} {kind}"
-                    )
-                )
-        return widened
-
-    def _update_indexes(self, connection: Any) -> None:
-        """Make the indexes this version reads on tables an earlier version
-        created (``create_all`` makes them only with a new table), and drop
-        the ones nothing reads any more: they cost every write."""
-        inspector = inspect(connection)
-        preparer = connection.dialect.identifier_preparer
-        for table in self._mirrors.values():
-            present = {index["name"] for index in inspector.get_indexes(table.name)}
-            for index in table.indexes:
-                if index.name not in present:
-                    index.create(connection)
-            for name in retired_indexes(table.name):
-                if name in present:
-                    connection.execute(text(f"DROP INDEX {preparer.quote(name)}"))
 
     async def close(self) -> None:
         await self.engine.dispose()
