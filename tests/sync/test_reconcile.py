@@ -261,32 +261,32 @@ async def test_pages_waiting_are_compared_together_and_a_failure_after_them() ->
 
     import anyio
 
-    from attio_automate.sync import reconcile
+    from attio_automate.sync import paging
 
     now = datetime.now(UTC)
 
-    def page(offset: int, size: int) -> reconcile.Page:
+    def page(offset: int, size: int) -> paging.Page:
         return (offset, [{"id": {"record_id": f"r{offset + n}"}} for n in range(size)], now)
 
-    send, receive = anyio.create_memory_object_stream[reconcile.Page | Exception](10)
+    send, receive = anyio.create_memory_object_stream[paging.Page | Exception](10)
     # Closed even when an assertion fails: an open stream warns in a later test.
     with send, receive:
         down = AttioServerError(status_code=503, type="server_error", code="x", message="down")
         for item in (page(100, 100), page(200, 100), down, page(600, 200)):
             send.send_nowait(item)
-        pages, failure = reconcile._arrived(page(0, 100), receive)
+        pages, failure = paging.arrived(page(0, 100), receive)
         # The pages before the failure are kept; the failure comes after them.
         assert [offset for offset, _, _ in pages] == [0, 100, 200]
         assert failure is down
         # At most BATCH_RECORDS records in one transaction; nothing waiting is no wait.
         send.send_nowait(page(800, 300))
         send.send_nowait(page(1100, 300))
-        pages, failure = reconcile._arrived(receive.receive_nowait(), receive)
+        pages, failure = paging.arrived(receive.receive_nowait(), receive)
         assert [offset for offset, _, _ in pages] == [600, 800]
         assert failure is None
-        pages, failure = reconcile._arrived(receive.receive_nowait(), receive)
+        pages, failure = paging.arrived(receive.receive_nowait(), receive)
         assert [offset for offset, _, _ in pages] == [1100]
         assert failure is None
         send.close()  # the sender done: nothing more will come
-        pages, _ = reconcile._arrived(page(1400, 1), receive)
+        pages, _ = paging.arrived(page(1400, 1), receive)
         assert [offset for offset, _, _ in pages] == [1400]

@@ -1,16 +1,17 @@
 """Reconcile: the safety net under the webhooks.
 
-Pages through each mirrored object or list at Attio's read limit (a couple
-of thousand records in flight, so round trips do not set the pace),
+Pages through each mirrored object or list within Attio's read limit (a
+couple of thousand records in flight: :mod:`attio_automate.sync.paging`),
 compares each record with its row, repairs what differs, and then asks
 Attio about every live row the run did not see: a 404 marks it deleted.
-Memory stays flat in the number of records: one page at a time is held,
-and "seen" is a column of the row, not a set in memory.
+Memory stays flat in the number of records: only the pages in flight are
+held, and "seen" is a column of the row, not a set in memory.
 
-Each page is a checkpoint in the sync database, so a run that dies resumes
-at the page it was on.  Every difference found becomes a synthetic event in
-the inbox (keyed by the run, the table and the record: once each), so the
-rules hear of changes the webhooks missed.
+The pages compared in one transaction commit with their checkpoint in the
+sync database, so a run that dies resumes after the last pages it kept.
+Every difference found becomes a synthetic event in the inbox (keyed by
+the run, the table and the record: once each), so the rules hear of
+changes the webhooks missed.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import anyio
-from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
+from anyio.streams.memory import MemoryObjectSendStream
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from attio_automate.attio.client import AttioClient
@@ -32,20 +33,12 @@ from attio_automate.events import AttioEvent
 from attio_automate.store.base import NewEvent, Store
 from attio_automate.sync.columns import parse_time
 from attio_automate.sync.database import SyncDatabase
+from attio_automate.sync.paging import Page, arrived, pages_ahead, read_pages
 from attio_automate.sync.rows import row_for, same_values
 from attio_automate.sync.spec import MirrorSpec
 
-#: Records requested ahead of the page being compared: enough pages in
-#: flight that round trips do not set the pace, few enough records that
-#: memory stays flat.
-RECORDS_AHEAD = 2000
-#: Records at most compared in one transaction when pages queue up.
-BATCH_RECORDS = 500
 #: Unseen rows confirmed with Attio per step of the sweep.
 SWEEP_BATCH = 200
-
-#: (offset, the page's records or entries, when the page was asked for)
-Page = tuple[int, list[dict[str, Any]], datetime]
 
 
 @dataclass
@@ -84,8 +77,7 @@ class Reconciler:
         self.clock = clock or SystemClock()
         #: Records per page: the configuration's (``sync.page_size``) unless given.
         self.page_size = page_size or database.spec.page_size
-        #: Pages in flight: RECORDS_AHEAD of records, between 2 and 16 pages.
-        self.pages_ahead = min(16, max(2, RECORDS_AHEAD // self.page_size))
+        self.pages_ahead = pages_ahead(self.page_size)
         self._since: dict[str, datetime | None] = {}
         self._refill: dict[str, bool] = {}
 
@@ -115,9 +107,9 @@ class Reconciler:
             send, receive = anyio.create_memory_object_stream[Page | Exception](self.pages_ahead)
             try:
                 async with anyio.create_task_group() as tasks, receive:
-                    tasks.start_soon(self._pages, mirror, int(state["offset"]), send)
+                    tasks.start_soon(self._read, mirror, int(state["offset"]), send)
                     async for item in receive:
-                        pages, failure = _arrived(item, receive)
+                        pages, failure = arrived(item, receive)
                         if pages:
                             # The checkpoint, with the pages' repairs: a run
                             # resumed starts after the last of them.
@@ -153,50 +145,24 @@ class Reconciler:
             await self.database.set_state(f"refill:{mirror.table}", False, at=self._now())
         return counts
 
-    async def _pages(
+    async def _read(
         self, mirror: MirrorSpec, start: int, send: MemoryObjectSendStream[Page | Exception]
     ) -> None:
-        """Send (offset, page, when it was asked for) in order from ``start``,
-        with ``pages_ahead`` requests out at once; stop after a short page."""
         target: Target = "lists" if mirror.is_list else "objects"
-        size = self.page_size
-        arrived: dict[int, tuple[list[dict[str, Any]], datetime] | Exception] = {}
-        signals: dict[int, anyio.Event] = {}
 
-        async def fetch(offset: int) -> None:
-            asked = self._now()
-            try:
-                page = await self.attio.query_page(target, mirror.source, offset=offset, limit=size)
-            except Exception as exc:
-                # Raised in its turn: the pages before it are compared and
-                # checkpointed first.
-                arrived[offset] = exc
-            else:
-                arrived[offset] = (page, asked)
-            signals[offset].set()
+        async def fetch(offset: int) -> list[dict[str, Any]]:
+            return await self.attio.query_page(
+                target, mirror.source, offset=offset, limit=self.page_size
+            )
 
-        async with send, anyio.create_task_group() as tasks:
-            launched = wanted = start
-            while True:
-                while launched < wanted + self.pages_ahead * size:
-                    signals[launched] = anyio.Event()
-                    tasks.start_soon(fetch, launched)
-                    launched += size
-                await signals[wanted].wait()
-                del signals[wanted]
-                result = arrived.pop(wanted)
-                if isinstance(result, Exception):
-                    # The consumer raises it after the pages before it.
-                    await send.send(result)
-                    tasks.cancel_scope.cancel()
-                    return
-                page, asked = result
-                await send.send((wanted, page, asked))
-                if len(page) < size:
-                    # Requests past the end were speculative: not waited for.
-                    tasks.cancel_scope.cancel()
-                    return
-                wanted += size
+        await read_pages(
+            fetch,
+            start=start,
+            size=self.page_size,
+            ahead=self.pages_ahead,
+            now=self._now,
+            send=send,
+        )
 
     async def _compare(
         self,
@@ -332,32 +298,6 @@ class Reconciler:
 
     def _now(self) -> datetime:
         return datetime.fromtimestamp(self.clock.time(), UTC)
-
-
-def _arrived(
-    first: Page | Exception, receive: MemoryObjectReceiveStream[Page | Exception]
-) -> tuple[list[Page], Exception | None]:
-    """``first`` and the pages already waiting behind it (up to
-    BATCH_RECORDS records), and a failure among them if there is one.
-
-    Pages that arrived while the last ones were compared are compared
-    together, in one transaction with one checkpoint: a reconcile that fell
-    behind its reads (a busy machine) catches up instead of paying a commit
-    and a checkpoint for every page.
-    """
-    pages: list[Page] = []
-    item = first
-    while True:
-        if isinstance(item, Exception):
-            # Raised after the pages before it are kept.
-            return pages, item
-        pages.append(item)
-        if sum(len(page) for _, page, _ in pages) >= BATCH_RECORDS:
-            return pages, None
-        try:
-            item = receive.receive_nowait()
-        except (anyio.WouldBlock, anyio.EndOfStream):
-            return pages, None
 
 
 def _made_after(item: Mapping[str, Any], since: datetime | None) -> bool:
