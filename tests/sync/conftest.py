@@ -34,6 +34,13 @@ PEOPLE = MirrorSpec(
 )
 SALES = MirrorSpec(list="sales", table="attio_sales", columns={"stage": "stage"})
 MEMBER = {"type": "workspace-member", "id": "m"}
+#: Rules that hear nothing the sync tests make.
+NOTHING = """
+  - id: never
+    on: record.created
+    object: deals
+    do: []
+"""
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

@@ -11,16 +11,9 @@ import pytest
 from sqlalchemy import insert
 
 from attio_automate.sync.outbox import CONFLICT, DONE, FAILED
-from tests.sync.conftest import MEMBER, PEOPLE, Sync
+from tests.sync.conftest import MEMBER, NOTHING, PEOPLE, Sync
 
 pytestmark = pytest.mark.anyio
-
-NOTHING = """
-  - id: never
-    on: record.created
-    object: deals
-    do: []
-"""
 
 
 async def write(s: Sync, values: dict[str, Any], *, at: datetime | None = None) -> int:

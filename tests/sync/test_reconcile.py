@@ -11,16 +11,9 @@ from attio_automate.errors import AttioServerError
 from attio_automate.store.base import EventFilter
 from attio_automate.sync.spec import MirrorSpec
 from tests.processing.conftest import make  # noqa: F401  (the harness fixture)
-from tests.sync.conftest import MEMBER, PEOPLE, Sync
+from tests.sync.conftest import MEMBER, NOTHING, PEOPLE, Sync
 
 pytestmark = pytest.mark.anyio
-
-NOTHING = """
-  - id: never
-    on: record.created
-    object: deals
-    do: []
-"""
 
 
 async def test_changes_made_while_the_runner_was_down_are_repaired(make_sync: Any) -> None:

@@ -24,7 +24,6 @@ from attio_automate.clock import Clock, SystemClock
 from attio_automate.errors import SyncDatabaseError
 from attio_automate.sync.engine import engine_for
 from attio_automate.sync.migrate import (
-    CHANNEL,
     add_missing_columns,
     install_notify,
     update_indexes,
@@ -286,4 +285,4 @@ def _utc(value: Any) -> datetime | None:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
-__all__ = ["CHANNEL", "OUTBOX", "SyncDatabase", "engine_for"]
+__all__ = ["SyncDatabase"]

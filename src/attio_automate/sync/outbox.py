@@ -25,7 +25,8 @@ from sqlalchemy import func, select, update
 
 from attio_automate.clock import Clock, SystemClock
 from attio_automate.store.base import NewEvent, Store
-from attio_automate.sync.database import CHANNEL, SyncDatabase
+from attio_automate.sync.database import SyncDatabase
+from attio_automate.sync.migrate import CHANNEL
 
 log = logging.getLogger("attio_automate.sync")
 

@@ -97,13 +97,15 @@ def arrived(
     and a checkpoint for every page.
     """
     pages: list[Page] = []
+    records = 0
     item = first
     while True:
         if isinstance(item, Exception):
             # Raised after the pages before it are kept.
             return pages, item
         pages.append(item)
-        if sum(len(page) for _, page, _ in pages) >= BATCH_RECORDS:
+        records += len(item[1])
+        if records >= BATCH_RECORDS:
             return pages, None
         try:
             item = receive.receive_nowait()
